@@ -1,0 +1,47 @@
+"""orbemu — an orbital emulator: real orbits, links, networks, spacecraft and ground operations.
+
+The front door. Everything a user scripts against is importable from here::
+
+    import orbemu
+    sats = orbemu.load_elements("starlink")            # bundled CelesTrak snapshot
+    times = orbemu.Time.range("2026-05-30T12:00:00Z", "95m", "60s")
+    eph = orbemu.propagate(sats, times, frame="ITRF")  # (n_sats, n_times, 3) metres
+
+Layers and conventions are described in ``docs/design.md``.
+"""
+
+from orbemu.errors import (
+    DataError,
+    InputError,
+    OrbemuError,
+    Rejection,
+    ScenarioError,
+    UnavailableError,
+    UsageError,
+)
+from orbemu.orbits.elements import ElementSet
+from orbemu.orbits.ephemeris import Ephemeris
+from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
+from orbemu.time import Time
+from orbemu.units import parse_distance_m, parse_duration_ns
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "ElementSet",
+    "Ephemeris",
+    "InputError",
+    "OrbemuError",
+    "Propagator",
+    "Rejection",
+    "SGP4Propagator",
+    "ScenarioError",
+    "Time",
+    "UnavailableError",
+    "UsageError",
+    "__version__",
+    "parse_distance_m",
+    "parse_duration_ns",
+    "propagate",
+]

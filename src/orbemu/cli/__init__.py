@@ -1,0 +1,1 @@
+"""The ``orbemu`` command line (Typer + Rich)."""

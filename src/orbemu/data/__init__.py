@@ -1,0 +1,1 @@
+"""Data shipped with orbemu (see PROVENANCE.md in this folder)."""

@@ -1,0 +1,1 @@
+"""Orbits: elements, designed shells, propagation, frames, the Sun and passes. Pure numerics."""
