@@ -67,7 +67,7 @@ def test_arithmetic():
 
 
 def test_datetime_round_trip_and_naive_refused():
-    d = dt.datetime(2026, 5, 30, 12, 0, 0, 250_000, tzinfo=dt.timezone.utc)
+    d = dt.datetime(2026, 5, 30, 12, 0, 0, 250_000, tzinfo=dt.UTC)
     assert Time.from_datetime(d).to_datetime() == d
     with pytest.raises(UsageError):
         Time.from_datetime(dt.datetime(2026, 5, 30))

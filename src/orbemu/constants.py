@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-# --- time -----------------------------------------------------------------------------------------
+# --- time ----------------------------------------------------------------------------------------
 NS_PER_S = 1_000_000_000
 S_PER_DAY = 86_400
 NS_PER_DAY = S_PER_DAY * NS_PER_S
@@ -28,7 +28,7 @@ JD_J2000 = 2_451_545.0
 #: TT − TAI, exact (seconds).
 TT_MINUS_TAI_S = 32.184
 
-# --- electromagnetics ------------------------------------------------------------------------------
+# --- electromagnetics ----------------------------------------------------------------------------
 #: Speed of light in vacuum (m/s), exact.
 C_M_S = 299_792_458.0
 #: Boltzmann constant (J/K), exact since 2019.
@@ -45,25 +45,25 @@ WGS84_MU_M3_S2 = 3.986004418e14
 #: Nominal mean angular velocity of the Earth, WGS84 (rad/s).
 EARTH_ROTATION_RAD_S = 7.292115e-5
 
-# --- Earth: WGS72 (SGP4's own gravity model; used where elements are built for SGP4) --------------
+# --- Earth: WGS72 (SGP4's own gravity model; used where elements are built for SGP4) -------------
 WGS72_A_M = 6_378_135.0
 WGS72_MU_M3_S2 = 3.986008e14
 WGS72_J2 = 0.001082616
 
-# --- Earth: EGM96 J2 (for the secular J2 propagator of designed shells) ---------------------------
+# --- Earth: EGM96 J2 (for the secular J2 propagator of designed shells) --------------------------
 EGM96_J2 = 1.08262668e-3
 
 #: Mean Earth radius used only where a sphere is the documented model (eclipse shadow,
 #: line-of-sight grazing tests): the WGS84 equatorial radius, so there is still one Earth radius.
 EARTH_RADIUS_M = WGS84_A_M
 
-# --- Sun ------------------------------------------------------------------------------------------
+# --- Sun -----------------------------------------------------------------------------------------
 #: Astronomical unit (m), exact (IAU 2012 B2).
 AU_M = 149_597_870_700.0
 #: Nominal solar radius (m) (IAU 2015 B3).
 SUN_RADIUS_M = 6.957e8
 
-# --- angles ---------------------------------------------------------------------------------------
+# --- angles --------------------------------------------------------------------------------------
 TAU = 2.0 * math.pi
 DEG = math.pi / 180.0
 ARCSEC = DEG / 3600.0

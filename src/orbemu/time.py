@@ -125,7 +125,7 @@ class Time:
             raise UsageError(
                 f"naive datetime {value!r} has no time zone; pass tzinfo=datetime.timezone.utc"
             )
-        delta = value - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+        delta = value - _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
         ns = (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
         return cls(np.int64(ns))
 
@@ -252,14 +252,15 @@ class Time:
         """
         if precision not in ("s", "ms", "us", "ns"):
             raise UsageError(f"precision must be s, ms, us or ns, got {precision!r}")
-        text = np.datetime_as_string(self._ns.astype("datetime64[ns]"), unit=precision)
+        stamps: Any = self._ns.astype("datetime64[ns]")
+        text = np.datetime_as_string(stamps, unit=precision)
         text = np.char.add(text, "Z")
         return str(text) if self._ns.ndim == 0 else text
 
     def to_datetime(self) -> _dt.datetime:
         """A timezone-aware UTC ``datetime`` (microsecond precision; scalar only)."""
         ns = int(self)
-        return _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(
+        return _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(
             microseconds=ns // 1000
         )
 

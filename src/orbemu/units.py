@@ -47,7 +47,9 @@ def parse_duration_ns(text: str | int | float, *, field: str = "duration") -> in
         return text
     if isinstance(text, float):
         raise InputError(
-            f"a duration needs a unit, got the bare number {text!r}", field=field, fix=_DURATION_HELP
+            f"a duration needs a unit, got the bare number {text!r}",
+            field=field,
+            fix=_DURATION_HELP,
         )
     raw = str(text)
     s = raw.strip().lower().replace(" ", "")
@@ -98,7 +100,9 @@ def parse_distance_m(text: str | float | int, *, field: str = "distance") -> flo
     """Parse ``5016591m`` or ``1089.686km`` to metres (float). Bare numbers are refused."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         raise InputError(
-            f"a distance needs a unit, got the bare number {text!r}", field=field, fix=_DISTANCE_HELP
+            f"a distance needs a unit, got the bare number {text!r}",
+            field=field,
+            fix=_DISTANCE_HELP,
         )
     raw = str(text)
     s = raw.strip().lower().replace(" ", "")

@@ -28,7 +28,7 @@ _UNKNOWN = -1
 
 
 def _satrec_epoch_ns(sat: Satrec) -> int:
-    """The element epoch of an SGP4 record as POSIX UTC ns (ms-rounded like the TLE field allows)."""
+    """The element epoch of an SGP4 record as POSIX UTC ns."""
     t = Time.from_jd(sat.jdsatepoch, sat.jdsatepochF)
     return int(t.ns)
 
@@ -72,7 +72,7 @@ class ElementSet:
         if self.epochs.shape != (n,):
             raise UsageError(f"ElementSet.epochs has shape {self.epochs.shape}, expected ({n},)")
 
-    # ---- construction ----------------------------------------------------------------------------
+    # ---- construction ---------------------------------------------------------------------------
     @classmethod
     def from_satrecs(
         cls,
@@ -179,7 +179,7 @@ class ElementSet:
         """True when every satellite has a plane and a slot."""
         return bool(len(self)) and bool(np.all(self.plane >= 0) and np.all(self.slot >= 0))
 
-    # ---- SGP4 --------------------------------------------------------------------------------------
+    # ---- SGP4 -----------------------------------------------------------------------------------
     def satrec_array(self) -> SatrecArray:
         """The vectorized SGP4 record array (built once per set)."""
         if "satrec_array" not in self._cache:
