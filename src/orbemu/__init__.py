@@ -20,6 +20,7 @@ from orbemu.errors import (
     UsageError,
 )
 from orbemu.orbits.elements import ElementSet
+from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
 from orbemu.time import Time
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError",
     "ElementSet",
+    "GroundNodes",
     "Ephemeris",
     "InputError",
     "OrbemuError",

@@ -253,7 +253,8 @@ class Time:
         if precision not in ("s", "ms", "us", "ns"):
             raise UsageError(f"precision must be s, ms, us or ns, got {precision!r}")
         stamps: Any = self._ns.astype("datetime64[ns]")
-        text = np.datetime_as_string(stamps, unit=precision)
+        unit: Any = precision
+        text = np.datetime_as_string(stamps, unit=unit)
         text = np.char.add(text, "Z")
         return str(text) if self._ns.ndim == 0 else text
 
