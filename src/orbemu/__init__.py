@@ -20,8 +20,8 @@ from orbemu.errors import (
     UsageError,
 )
 from orbemu.orbits.elements import ElementSet
-from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.ephemeris import Ephemeris
+from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
 from orbemu.time import Time
 from orbemu.units import parse_distance_m, parse_duration_ns
@@ -31,8 +31,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError",
     "ElementSet",
-    "GroundNodes",
     "Ephemeris",
+    "GroundNodes",
     "InputError",
     "OrbemuError",
     "Propagator",
