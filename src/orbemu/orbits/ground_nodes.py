@@ -211,7 +211,9 @@ class GroundNodes:
         return np.maximum(base, mask)
 
     @staticmethod
-    def mask_from_points(azimuth_deg: Iterable[float], elevation_deg: Iterable[float]) -> FloatArray:
+    def mask_from_points(
+        azimuth_deg: Iterable[float], elevation_deg: Iterable[float]
+    ) -> FloatArray:
         """A (360,) mask row from (azimuth, min elevation) points, linear and periodic."""
         az = np.asarray(list(azimuth_deg), dtype=np.float64) % 360.0
         el = np.asarray(list(elevation_deg), dtype=np.float64)
