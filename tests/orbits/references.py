@@ -59,6 +59,14 @@ def skyfield_times(ts: Any, times: Time) -> Any:
     return ts.tai_jd(whole, frac + tai_minus_utc / 86_400.0)
 
 
+def skyfield_to_ns(t: Any) -> np.ndarray:
+    """A Skyfield ``Time`` array → int64 ns UTC (the inverse of :func:`skyfield_times`)."""
+    tai_ns = np.round(((np.asarray(t.whole) - 2_440_587.5) + np.asarray(t.tai_fraction))
+                      * 86_400e9).astype(np.int64)
+    leap = Time(tai_ns).tai_minus_utc_s()  # constant across a window without a leap second
+    return tai_ns - np.round(leap * 1e9).astype(np.int64)
+
+
 @functools.cache
 def read_tle(path: Path, *, every: int = 1, limit: int | None = None) -> ElementSet:
     """Every ``every``-th satellite of a 3-line TLE file as an ElementSet (sgp4's parser).

@@ -1,0 +1,549 @@
+"""Passes: when each satellite is above each ground node's horizon mask, for many of both at once.
+
+:func:`find_passes` returns :class:`Passes`, a columnar table (one row per pass) sorted by AOS.
+
+Definitions
+-----------
+A satellite is *visible* from node ``k`` when its elevation (geometric, WGS84 geodetic "up", no
+refraction) is at least the node's threshold toward its azimuth —
+``GroundNodes.min_elevation_at_deg(k, azimuth)``, i.e. ``max(min_elevation_deg, mask)`` — and,
+when ``max_range_m[k]`` is finite, its slant range is at most that. A *pass* is a maximal interval
+of visibility: AOS (acquisition of signal) and LOS (loss of signal) are its ends, TCA the instant
+of maximum elevation inside it and ``max_elevation_deg`` that elevation. A pass under way at the
+window start or still going at its end is clipped to the window and flagged ``partial``.
+
+Method (vectorized; no Python loop over satellites, nodes or time steps)
+-------------------------------------------------------------------------
+1. **Coarse scan.** ITRF states on a grid of step ``H`` (:func:`.events.default_coarse_step_ns`,
+   119 s for Starlink) are streamed in time chunks; a compiled kernel keeps an interval of a
+   (satellite, node) pair only if the satellite *can* be visible in it. The guarantee: every
+   point of the trajectory within an interval lies within ``ρ = |v|max·h/2`` of one of the two
+   sampled ends (it is reached from one of them in at most ``h/2`` at speed ``|v|``), so if
+   neither end is within ``ρ`` (+ 1 km) of the visibility cone — apex at the node, axis "up",
+   elevation the node's lowest threshold over all azimuths — the interval holds no visibility.
+   ``|v|max`` is the larger end speed plus 5 % (in one step of under 1/45 of an orbit the ITRF
+   speed changes by less than 1 %). Sampling therefore cannot miss a pass however short, at any
+   step; the step only sets the interpolation accuracy.
+2. **Fine scan.** Kept intervals (runs of them per pair) are sampled every ``H/K`` (≤ 10 s) on the
+   cubic Hermite interpolant of the end states (≲ 7 m from SGP4 in LEO), giving the switching
+   function ``f = elevation − threshold(azimuth)`` (and the range condition) at each point.
+3. **Refinement.** Sign changes of ``f`` are refined by vectorized bisection (AOS/LOS to < 1 µs of
+   the interpolant); local maxima of ``f`` that stay below zero on the fine points are searched
+   by golden section for passes shorter than the fine step; TCA is a golden-section maximum of the
+   elevation around the highest fine point of each pass.
+
+Accuracy: against Skyfield's ``find_events`` (tested) AOS/TCA/LOS agree within 1 s and maximum
+elevation within 0.01°; the interpolation itself contributes milliseconds and millidegrees.
+Samples where propagation failed (NaN states) count as not visible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from orbemu.constants import DEG, NS_PER_S, TAU
+from orbemu.errors import UsageError
+from orbemu.orbits.elements import ElementSet
+from orbemu.orbits.events import (
+    CoarseGrid,
+    IntervalCollector,
+    IntervalTable,
+    bisect_roots,
+    default_coarse_step_ns,
+    golden_maximum,
+    hermite_position_reference,
+    iter_grid_states,
+    make_grid,
+)
+from orbemu.orbits.ground_nodes import GroundNodes
+from orbemu.orbits.propagation import ProgressCallback, Propagator
+from orbemu.time import Time
+
+__all__ = ["FINE_STEP_S", "Pass", "Passes", "find_passes"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Longest spacing of the fine scan inside kept intervals, seconds.
+FINE_STEP_S = 10.0
+#: Speed margin and absolute margin of the coarse visibility bound (see module docstring).
+_SPEED_MARGIN = 1.05
+_BOUND_MARGIN_M = 1000.0
+
+
+# ---- result types ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One pass of one satellite over one ground node (a row of :class:`Passes`)."""
+
+    sat_index: int
+    node_index: int
+    norad_id: int
+    satellite_name: str
+    node_name: str
+    aos: Time
+    tca: Time
+    los: Time
+    max_elevation_deg: float
+    partial: bool
+
+    @property
+    def duration_s(self) -> float:
+        return float(int(self.los) - int(self.aos)) / NS_PER_S
+
+
+@dataclass(frozen=True, eq=False)
+class Passes:
+    """Passes of many satellites over many ground nodes, columnar, sorted by AOS.
+
+    Attributes
+    ----------
+    sat_index, node_index: (p,) rows of the satellite in the searched :class:`ElementSet` and of
+        the node in the searched :class:`GroundNodes`.
+    aos, tca, los: (p,) ``Time`` of acquisition, maximum elevation and loss (clipped to the
+        window for partial passes).
+    max_elevation_deg: (p,) elevation at TCA, degrees.
+    partial: (p,) True where the pass was under way at the window start or still is at its end.
+    window_start, window_end: the searched window.
+    set_norad_ids, set_names: identity of every satellite of the searched set.
+    set_node_names: names of every node of the searched set.
+    """
+
+    sat_index: IntArray
+    node_index: IntArray
+    aos: Time
+    tca: Time
+    los: Time
+    max_elevation_deg: FloatArray
+    partial: npt.NDArray[np.bool_]
+    window_start: Time
+    window_end: Time
+    set_norad_ids: IntArray
+    set_names: npt.NDArray[np.object_]
+    set_node_names: npt.NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return int(self.sat_index.size)
+
+    def __repr__(self) -> str:
+        return (f"Passes(<{len(self)} passes of {np.unique(self.sat_index).size} satellites over "
+                f"{np.unique(self.node_index).size} nodes, {self.window_start.iso()} .. "
+                f"{self.window_end.iso()}>)")
+
+    @property
+    def duration_s(self) -> FloatArray:
+        """(p,) LOS − AOS, seconds."""
+        return (self.los.ns - self.aos.ns) / NS_PER_S
+
+    @property
+    def norad_ids(self) -> IntArray:
+        """(p,) catalog number of each pass's satellite."""
+        return self.set_norad_ids[self.sat_index]
+
+    @property
+    def satellite_names(self) -> npt.NDArray[np.object_]:
+        """(p,) name of each pass's satellite."""
+        return self.set_names[self.sat_index]
+
+    @property
+    def node_names(self) -> npt.NDArray[np.object_]:
+        """(p,) name of each pass's ground node."""
+        return self.set_node_names[self.node_index]
+
+    def select(self, mask: npt.ArrayLike) -> Passes:
+        """The passes where ``mask`` (boolean or indices) selects, order kept."""
+        idx = np.sort(np.atleast_1d(np.arange(len(self))[np.asarray(mask)]))
+        return Passes(self.sat_index[idx], self.node_index[idx], self.aos[idx], self.tca[idx],
+                      self.los[idx], self.max_elevation_deg[idx], self.partial[idx],
+                      self.window_start, self.window_end, self.set_norad_ids, self.set_names,
+                      self.set_node_names)
+
+    def rows(self) -> Iterator[Pass]:
+        """The passes one by one, in AOS order."""
+        for i in range(len(self)):
+            s, k = int(self.sat_index[i]), int(self.node_index[i])
+            yield Pass(s, k, int(self.set_norad_ids[s]), str(self.set_names[s]),
+                       str(self.set_node_names[k]), self.aos[i], self.tca[i], self.los[i],
+                       float(self.max_elevation_deg[i]), bool(self.partial[i]))
+
+    __iter__ = rows
+
+
+# ---- compiled kernels and their numpy references ------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cone_distance(x, y, z, sx, sy, sz, ux, uy, uz, sin_lo, cos_lo):  # pragma: no cover
+    """Distance (m) from a point to the cone of elevation ≥ lo at a site, and the slant range."""
+    dx, dy, dz = x - sx, y - sy, z - sz
+    rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+    sin_el = (dx * ux + dy * uy + dz * uz) / rng
+    cos_el = math.sqrt(max(1.0 - sin_el * sin_el, 0.0))
+    s = sin_lo * cos_el - cos_lo * sin_el  # sin(lo − el)
+    if s <= 0.0:
+        return 0.0, rng
+    if cos_lo * cos_el + sin_lo * sin_el < 0.0:  # more than 90° below the cone: nearest is apex
+        return rng, rng
+    return rng * s, rng
+
+
+@numba.njit(cache=True, nogil=True)
+def _coarse_kernel(r, v, h, site, up, sin_lo, cos_lo, max_range, first_pair, fill,
+                   out_sat, out_node, out_col):  # pragma: no cover - compiled
+    """Count (``fill`` False) or list the (satellite, node, interval) triples that may hold
+    visibility; see the module docstring for the bound. Returns the count."""
+    n_sats, n_cols = r.shape[0], r.shape[1]
+    m = site.shape[0]
+    count = 0
+    for i in range(n_sats):
+        for k in range(m):
+            sx, sy, sz = site[k, 0], site[k, 1], site[k, 2]
+            ux, uy, uz = up[k, 0], up[k, 1], up[k, 2]
+            d0, g0 = _cone_distance(r[i, first_pair, 0], r[i, first_pair, 1],
+                                    r[i, first_pair, 2], sx, sy, sz, ux, uy, uz,
+                                    sin_lo[k], cos_lo[k])
+            s0 = math.sqrt(v[i, first_pair, 0] ** 2 + v[i, first_pair, 1] ** 2
+                           + v[i, first_pair, 2] ** 2)
+            for col in range(first_pair, n_cols - 1):
+                d1, g1 = _cone_distance(r[i, col + 1, 0], r[i, col + 1, 1], r[i, col + 1, 2],
+                                        sx, sy, sz, ux, uy, uz, sin_lo[k], cos_lo[k])
+                s1 = math.sqrt(v[i, col + 1, 0] ** 2 + v[i, col + 1, 1] ** 2
+                               + v[i, col + 1, 2] ** 2)
+                reach = 0.5 * _SPEED_MARGIN * max(s0, s1) * h[col] + _BOUND_MARGIN_M
+                near_cone = d0 <= reach or d1 <= reach
+                in_range = g0 - reach <= max_range[k] or g1 - reach <= max_range[k]
+                if near_cone and in_range:
+                    if fill:
+                        out_sat[count] = i
+                        out_node[count] = k
+                        out_col[count] = col
+                    count += 1
+                d0, g0, s0 = d1, g1, s1
+    return count
+
+
+def coarse_candidates_reference(r: FloatArray, v: FloatArray, h: FloatArray, site: FloatArray,
+                                up: FloatArray, lo_rad: FloatArray, max_range: FloatArray
+                                ) -> npt.NDArray[np.bool_]:
+    """Numpy twin of the coarse kernel: ``(n_sats, m, n_cols - 1)`` flags of kept intervals."""
+    d = r[:, None, :, :] - site[None, :, None, :]  # (n, m, c, 3)
+    rng = np.sqrt(np.sum(d * d, axis=-1))
+    with np.errstate(invalid="ignore"):
+        el = np.arcsin(np.clip(np.sum(d * up[None, :, None, :], axis=-1) / rng, -1.0, 1.0))
+    gap = lo_rad[None, :, None] - el
+    dist = np.where(gap <= 0, 0.0, np.where(gap > np.pi / 2, rng, rng * np.sin(gap)))
+    dist = np.where(np.isnan(rng), np.nan, dist)
+    speed = np.sqrt(np.sum(v * v, axis=-1))  # (n, c)
+    reach = (0.5 * _SPEED_MARGIN * np.maximum(speed[:, :-1], speed[:, 1:]) * h[None, :]
+             + _BOUND_MARGIN_M)[:, None, :]
+    near = (dist[..., :-1] <= reach) | (dist[..., 1:] <= reach)
+    mr = max_range[None, :, None]
+    in_range = (rng[..., :-1] - reach <= mr) | (rng[..., 1:] - reach <= mr)
+    return near & in_range
+
+
+@numba.njit(cache=True, nogil=True)
+def _topo_kernel(r0, v0, r1, v1, t0, h, row_node, site, enu, row, t,
+                 el, az, rng):  # pragma: no cover - compiled
+    """Hermite position of table row ``row[q]`` at ``t[q]`` → elevation, azimuth (rad), range."""
+    for q in range(t.size):
+        i = row[q]
+        u = min(max((t[q] - t0[i]) / h[i], 0.0), 1.0)
+        u2 = u * u
+        u3 = u2 * u
+        a0 = 2.0 * u3 - 3.0 * u2 + 1.0
+        b0 = (u3 - 2.0 * u2 + u) * h[i]
+        a1 = 3.0 * u2 - 2.0 * u3
+        b1 = (u3 - u2) * h[i]
+        k = row_node[i]
+        dx = a0 * r0[i, 0] + b0 * v0[i, 0] + a1 * r1[i, 0] + b1 * v1[i, 0] - site[k, 0]
+        dy = a0 * r0[i, 1] + b0 * v0[i, 1] + a1 * r1[i, 1] + b1 * v1[i, 1] - site[k, 1]
+        dz = a0 * r0[i, 2] + b0 * v0[i, 2] + a1 * r1[i, 2] + b1 * v1[i, 2] - site[k, 2]
+        e = enu[k, 0, 0] * dx + enu[k, 0, 1] * dy + enu[k, 0, 2] * dz
+        n = enu[k, 1, 0] * dx + enu[k, 1, 1] * dy + enu[k, 1, 2] * dz
+        up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
+        d = math.sqrt(e * e + n * n + up * up)
+        rng[q] = d
+        el[q] = math.asin(min(max(up / d, -1.0), 1.0))
+        a = math.atan2(e, n)
+        az[q] = a + TAU if a < 0.0 else a
+
+
+def topo_reference(table: IntervalTable, row_node: IntArray, site: FloatArray, enu: FloatArray,
+                   row: IntArray, t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Numpy twin of the fine-evaluation kernel: (elevation rad, azimuth rad, range m)."""
+    s, h = table.fraction(row, t_s)
+    r = hermite_position_reference(table.r0[row], table.v0[row], table.r1[row], table.v1[row],
+                                   h, s)
+    k = row_node[row]
+    d = r - site[k]
+    local = np.einsum("qij,qj->qi", enu[k], d)
+    rng = np.linalg.norm(local, axis=-1)
+    el = np.arcsin(np.clip(local[:, 2] / rng, -1.0, 1.0))
+    az = np.arctan2(local[:, 0], local[:, 1]) % TAU
+    return el, az, rng
+
+
+# ---- the search ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Visibility:
+    """Thresholds of the nodes searched and the switching function built from them."""
+
+    ground: GroundNodes
+    override_deg: float | None
+
+    @property
+    def lowest_deg(self) -> FloatArray:
+        """(m,) the lowest threshold of each node over all azimuths."""
+        if self.override_deg is not None:
+            return np.full(len(self.ground), self.override_deg)
+        base = self.ground.min_elevation_deg
+        if self.ground.mask_deg is None:
+            return base.copy()
+        return np.maximum(base, self.ground.mask_deg.min(axis=1))
+
+    def threshold_deg(self, node: IntArray, az_rad: FloatArray) -> FloatArray:
+        if self.override_deg is not None:
+            return np.full(np.shape(az_rad), self.override_deg)
+        return self.ground.min_elevation_at_deg(node, az_rad)
+
+    def switching(self, node: IntArray, el: FloatArray, az: FloatArray,
+                  rng: FloatArray) -> FloatArray:
+        """≥ 0 exactly when visible: elevation margin in degrees, or the (scaled) range margin
+        where that is smaller. NaN where the state is unknown."""
+        f = np.degrees(el) - self.threshold_deg(node, az)
+        max_range = self.ground.max_range_m[node]
+        finite = np.isfinite(max_range)
+        if finite.any():
+            with np.errstate(invalid="ignore", divide="ignore"):
+                range_margin = np.where(finite, (max_range - rng) / (max_range / 90.0), np.inf)
+            f = np.minimum(f, range_margin)
+        return f
+
+
+def find_passes(
+    elements: ElementSet,
+    ground: GroundNodes,
+    start: Time,
+    duration_ns: int,
+    *,
+    min_elevation_deg: float | None = None,
+    coarse_step_ns: int | None = None,
+    propagator: Propagator | None = None,
+    progress: ProgressCallback | None = None,
+) -> Passes:
+    """All passes of every satellite over every ground node in ``[start, start + duration_ns]``.
+
+    Parameters
+    ----------
+    elements: the satellites (n).
+    ground: the ground nodes (m); their ``min_elevation_deg``, azimuth ``mask_deg`` and
+        ``max_range_m`` define visibility (see module docstring).
+    start, duration_ns: the window (scalar ``Time``, integer nanoseconds > 0).
+    min_elevation_deg: if given, one elevation threshold for every node, replacing both
+        ``GroundNodes.min_elevation_deg`` and the azimuth masks.
+    coarse_step_ns: coarse sampling step; default from the fastest orbit
+        (:func:`.events.default_coarse_step_ns`). No pass is missed at any step; larger steps only
+        loosen the interpolation (cubic Hermite error ∝ step⁴).
+    propagator: default SGP4 (:class:`~orbemu.orbits.propagation.SGP4Propagator`, streamed in
+        time chunks of bounded memory); any ``Propagator`` works.
+    progress: ``callback(done, total)`` counting coarse grid instants.
+
+    Returns :class:`Passes` sorted by AOS. Memory: one time chunk of states plus the kept
+    intervals (proportional to the passes found), never ``(n, m, n_times)`` arrays.
+    """
+    if not isinstance(ground, GroundNodes):
+        raise UsageError(f"ground must be GroundNodes, got {type(ground).__name__}")
+    if min_elevation_deg is not None and not -90.0 <= float(min_elevation_deg) <= 90.0:
+        raise UsageError(f"min_elevation_deg must be within [-90, 90], got {min_elevation_deg}")
+    step_ns = coarse_step_ns if coarse_step_ns is not None else default_coarse_step_ns(elements)
+    grid = make_grid(start, duration_ns, step_ns)
+    vis = _Visibility(ground, None if min_elevation_deg is None else float(min_elevation_deg))
+    m = len(ground)
+    table = _coarse_scan(elements, ground, vis, grid, propagator, progress)
+    return _assemble(elements, ground, grid, *_refine(table, ground, vis, grid, m))
+
+
+def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, grid: CoarseGrid,
+                 propagator: Propagator | None,
+                 progress: ProgressCallback | None) -> IntervalTable:
+    """Stream the grid and keep the intervals that may hold visibility (key = sat·m + node)."""
+    m = len(ground)
+    collector = IntervalCollector()
+    if m == 0 or len(elements) == 0:
+        return collector.table(grid)
+    site = np.ascontiguousarray(ground.itrf_m)
+    up = np.ascontiguousarray(ground.enu[:, 2, :])
+    lo = vis.lowest_deg * DEG
+    sin_lo, cos_lo = np.sin(lo), np.cos(lo)
+    max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
+
+    def scan(r: FloatArray, v: FloatArray, base: int, first_pair: int) -> None:
+        r = np.ascontiguousarray(r)
+        v = np.ascontiguousarray(v)
+        h = np.diff(grid.point_s(base + np.arange(r.shape[1])))
+        empty = np.zeros(0, np.int64)
+        args = (r, v, h, site, up, sin_lo, cos_lo, max_range, first_pair)
+        count = _coarse_kernel(*args, False, empty, empty, empty)
+        if count == 0:
+            return
+        sat, node, col = (np.empty(count, np.int64) for _ in range(3))
+        _coarse_kernel(*args, True, sat, node, col)
+        collector.add(sat * m + node, base + col, r[sat, col], v[sat, col], r[sat, col + 1],
+                      v[sat, col + 1])
+
+    last: tuple[FloatArray, FloatArray] | None = None
+    for j0, r, v in iter_grid_states(elements, grid, frame="ITRF", propagator=propagator,
+                                     progress=progress):
+        if last is not None:  # the interval across the seam between two chunks
+            scan(np.concatenate([last[0], r[:, :1]], axis=1),
+                 np.concatenate([last[1], v[:, :1]], axis=1), j0 - 1, 0)
+        if r.shape[1] > 1:
+            scan(r, v, j0, 0)
+        last = (r[:, -1:].copy(), v[:, -1:].copy())
+    return collector.table(grid)
+
+
+def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: CoarseGrid,
+            m: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray,
+                             npt.NDArray[np.bool_]]:
+    """Fine scan and refinement: ``(key, aos_s, tca_s, los_s, max_el_rad, partial)``."""
+    if table.n_rows == 0:
+        z = np.zeros(0)
+        return np.zeros(0, np.int64), z, z, z, z, np.zeros(0, bool)
+    site = np.ascontiguousarray(ground.itrf_m)
+    enu = np.ascontiguousarray(ground.enu)
+    row_node = np.ascontiguousarray(table.key % m)
+    t0 = grid.point_s(table.j)
+    h = grid.point_s(table.j + 1) - t0
+    seg_node = row_node[table.seg_first]
+
+    def topo(seg: IntArray, t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        row = np.ascontiguousarray(table.row_at(seg, t_s))
+        t_s = np.ascontiguousarray(t_s, dtype=np.float64)
+        el, az, rng = np.empty(t_s.size), np.empty(t_s.size), np.empty(t_s.size)
+        _topo_kernel(table.r0, table.v0, table.r1, table.v1, t0, h, row_node, site, enu, row,
+                     t_s, el, az, rng)
+        return el, az, rng
+
+    def f_of(seg: IntArray) -> Callable[[FloatArray], FloatArray]:
+        node = seg_node[seg]
+
+        def f(t_s: FloatArray) -> FloatArray:
+            return vis.switching(node, *topo(seg, t_s))
+        return f
+
+    def el_of(seg: IntArray) -> Callable[[FloatArray], FloatArray]:
+        return lambda t_s: topo(seg, t_s)[0]
+
+    # Fine points: K per kept interval, plus the end point of each segment's last interval.
+    k_fine = max(1, math.ceil(grid.step_s / FINE_STEP_S))
+    rows = np.arange(table.n_rows)
+    is_last = rows == table.seg_last[table.row_segment]
+    per_row = k_fine + is_last.astype(np.int64)
+    pt_row = np.repeat(rows, per_row)
+    first_pt_of_row = np.cumsum(per_row) - per_row
+    pt_k = np.arange(pt_row.size) - np.repeat(first_pt_of_row, per_row)
+    pt_t = t0[pt_row] + h[pt_row] * (pt_k / k_fine)
+    pt_seg = table.row_segment[pt_row]
+    el, az, rng = topo(pt_seg, pt_t)
+    f = vis.switching(seg_node[pt_seg], el, az, rng)
+
+    n_pts = pt_t.size
+    seg_start = np.ones(n_pts, bool)
+    seg_start[1:] = pt_seg[1:] != pt_seg[:-1]
+    seg_end = np.ones(n_pts, bool)
+    seg_end[:-1] = seg_start[1:]
+    above = f >= 0  # NaN → not visible
+    prev_above = np.zeros(n_pts, bool)
+    prev_above[1:] = above[:-1]
+    prev_above &= ~seg_start
+    next_above = np.zeros(n_pts, bool)
+    next_above[:-1] = above[1:]
+    next_above &= ~seg_end
+    run_a = np.flatnonzero(above & ~prev_above)
+    run_b = np.flatnonzero(above & ~next_above)
+    seg_r = pt_seg[run_a]
+
+    # AOS: bisect between the last point below and the first above, unless the run starts a
+    # segment (only possible at the window start: then the pass is partial).
+    aos = pt_t[run_a].copy()
+    bracketed = ~seg_start[run_a]
+    i = np.flatnonzero(bracketed)
+    aos[i] = bisect_roots(f_of(seg_r[i]), pt_t[run_a[i] - 1], pt_t[run_a[i]])
+    los = pt_t[run_b].copy()
+    bracketed_end = ~seg_end[run_b]
+    i = np.flatnonzero(bracketed_end)
+    los[i] = bisect_roots(f_of(seg_r[i]), pt_t[run_b[i]], pt_t[run_b[i] + 1])
+    partial = (~bracketed & (pt_t[run_a] <= 0.0)) | (~bracketed_end
+                                                     & (pt_t[run_b] >= grid.duration_s))
+
+    # TCA of runs: golden section around the highest fine point of each run.
+    run_id = np.cumsum(above & ~prev_above) - 1
+    in_run = np.flatnonzero(above)
+    order = np.lexsort((-el[in_run], run_id[in_run]))
+    first = np.ones(order.size, bool)
+    first[1:] = run_id[in_run][order][1:] != run_id[in_run][order][:-1]
+    top = in_run[order[first]]  # one per run, in run order
+    lo_t = np.where(seg_start[top], pt_t[top], pt_t[np.maximum(top - 1, 0)])
+    hi_t = np.where(seg_end[top], pt_t[top], pt_t[np.minimum(top + 1, n_pts - 1)])
+    lo_t = np.maximum(lo_t, aos)
+    hi_t = np.minimum(hi_t, los)
+
+    # Short passes: local maxima of f below zero on the fine points, searched by golden section.
+    finite = np.isfinite(f)
+    rises = np.ones(n_pts, bool)  # f[p] ≥ f[p-1] (or p starts its segment)
+    rises[1:] = f[1:] >= f[:-1]
+    rises |= seg_start
+    falls = np.ones(n_pts, bool)  # f[p] ≥ f[p+1] (or p ends its segment)
+    falls[:-1] = f[:-1] >= f[1:]
+    falls |= seg_end
+    peak = np.flatnonzero(finite & ~above & rises & falls & ~(seg_start & seg_end))
+    short_seg = pt_seg[peak]
+    p_lo = np.where(seg_start[peak], pt_t[peak], pt_t[np.maximum(peak - 1, 0)])
+    p_hi = np.where(seg_end[peak], pt_t[peak], pt_t[np.minimum(peak + 1, n_pts - 1)])
+    t_peak, f_peak = golden_maximum(f_of(short_seg), p_lo, p_hi)
+    hit = np.flatnonzero((f_peak >= 0) & (t_peak > p_lo) & (t_peak < p_hi))
+    short_seg, p_lo, p_hi, t_peak = short_seg[hit], p_lo[hit], p_hi[hit], t_peak[hit]
+    s_aos = bisect_roots(f_of(short_seg), p_lo, t_peak)
+    s_los = bisect_roots(f_of(short_seg), t_peak, p_hi)
+
+    seg = np.concatenate([seg_r, short_seg])
+    aos = np.concatenate([aos, s_aos])
+    los = np.concatenate([los, s_los])
+    partial = np.concatenate([partial, np.zeros(short_seg.size, bool)])
+    tca, max_el = golden_maximum(el_of(seg), np.concatenate([lo_t, s_aos]),
+                                 np.concatenate([hi_t, s_los]))
+    return table.key[table.seg_first[seg]], aos, tca, los, max_el, partial
+
+
+def _assemble(elements: ElementSet, ground: GroundNodes, grid: CoarseGrid, key: IntArray,
+              aos: FloatArray, tca: FloatArray, los: FloatArray, max_el: FloatArray,
+              partial: npt.NDArray[np.bool_]) -> Passes:
+    m = max(len(ground), 1)
+    sat, node = key // m, key % m
+    order = np.lexsort((node, sat, aos))
+    return Passes(
+        sat_index=sat[order].astype(np.int64),
+        node_index=node[order].astype(np.int64),
+        aos=grid.to_time(aos[order]),
+        tca=grid.to_time(tca[order]),
+        los=grid.to_time(los[order]),
+        max_elevation_deg=np.degrees(max_el[order]),
+        partial=partial[order],
+        window_start=grid.start,
+        window_end=grid.start + grid.duration_ns,
+        set_norad_ids=elements.norad_ids.copy(),
+        set_names=elements.names.copy(),
+        set_node_names=ground.names.copy(),
+    )
