@@ -96,9 +96,9 @@ def test_golden_maximum_vectorized():
     t, v = golden_maximum(f, peak - np.array([1.0, 0.1, 3.0]), peak + np.array([2.0, 5.0, 0.5]))
     np.testing.assert_allclose(t, peak, atol=1e-6)
     np.testing.assert_allclose(v, 7.0, atol=1e-9)
-    # Monotonic: converges to the higher end.
-    t, _ = golden_maximum(lambda t: t, np.array([0.0]), np.array([10.0]))
-    assert abs(t[0] - 10.0) < 1e-5
+    # Monotonic: the higher end, exactly.
+    t, v = golden_maximum(lambda t: t, np.array([0.0, 3.0]), np.array([10.0, 4.0]))
+    assert list(t) == [10.0, 4.0] and list(v) == [10.0, 4.0]
 
 
 def test_grid_includes_window_end():

@@ -362,13 +362,14 @@ def golden_maximum(fn: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: F
                    *, iterations: int = GOLDEN_ITERATIONS) -> tuple[FloatArray, FloatArray]:
     """Maxima of ``fn`` on ``[lo, hi]`` (elementwise) by golden-section search.
 
-    Exact for unimodal functions; for a monotonic one it converges to the higher end. Returns
-    ``(t_max, fn(t_max))``; NaN values never win.
+    Exact for unimodal functions; a maximum at an end of the bracket is returned exactly.
+    Returns ``(t_max, fn(t_max))``; NaN values never win (all-NaN gives NaN).
     """
     lo = np.array(lo, dtype=np.float64)
     hi = np.array(hi, dtype=np.float64)
     if lo.size == 0:
         return lo, lo.copy()
+    ends = (lo.copy(), hi.copy())
     c = hi - _INV_PHI * (hi - lo)
     d = lo + _INV_PHI * (hi - lo)
     fc = np.nan_to_num(fn(c), nan=-np.inf)
@@ -382,4 +383,11 @@ def golden_maximum(fn: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: F
         c, d, fc, fd = (np.where(left, x, d), np.where(left, c, x),
                         np.where(left, fx, fd), np.where(left, fc, fx))
     best = np.where(fc >= fd, c, d)
-    return best, fn(best)
+    f_best = np.nan_to_num(fn(best), nan=-np.inf)
+    # A maximum at an end of the bracket (monotonic function) is taken exactly.
+    for end in ends:
+        f_end = np.nan_to_num(fn(end), nan=-np.inf)
+        better = f_end > f_best
+        best = np.where(better, end, best)
+        f_best = np.where(better, f_end, f_best)
+    return best, np.where(np.isneginf(f_best), np.nan, f_best)
