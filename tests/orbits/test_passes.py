@@ -13,14 +13,20 @@ import pytest
 from orbemu.constants import DEG
 from orbemu.errors import UsageError
 from orbemu.orbits.elements import ElementSet
-from orbemu.orbits.events import IntervalTable, default_coarse_step_ns, make_grid
+from orbemu.orbits.events import (
+    IntervalTable,
+    default_coarse_step_ns,
+    hermite_position,
+    make_grid,
+)
 from orbemu.orbits.frames import topocentric
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.passes import (
-    _coarse_kernel,
+    _screen_kernel,
     _topo_kernel,
-    coarse_candidates_reference,
     find_passes,
+    motion_bounds,
+    screen_reference,
     topo_reference,
 )
 from orbemu.orbits.propagation import SGP4Propagator
@@ -125,27 +131,56 @@ def test_starlink_passes_match_skyfield(shared_data):
 # ---- the compiled kernels against their numpy twins ---------------------------------------------
 
 
-def test_coarse_kernel_matches_reference(shared_data):
-    sats = read_tle(shared_data / STARLINK_TLE, every=97)
-    times = Time.range(START, "6h", "119s")
-    eph = SGP4Propagator().propagate(sats, times, frame="ITRF")
+def test_screen_kernel_matches_reference(shared_data):
+    sats = read_tle(shared_data / STARLINK_TLE, every=331)
+    sub, step2 = 10, 119.0
+    n2 = 36  # fine intervals: a 71.4-minute window, screened in 3.6 screening intervals
+    grid1 = make_grid(START, int(n2 * step2 * ONE_SECOND_NS), int(sub * step2 * ONE_SECOND_NS))
+    eph = SGP4Propagator().propagate(sats, grid1.times(), frame="ITRF")
     r, v = eph.position_m, eph.velocity_m_s
-    r[3, 10] = np.nan  # a failed sample must not be kept (nor crash)
-    h = np.diff(times.ns) / 1e9
+    r[3, 1] = np.nan  # a failed sample must not be kept (nor crash)
+    t1 = grid1.point_s(np.arange(r.shape[1]))
     ground = SITES.with_max_range([np.inf, 2.0e6, np.inf, 1.5e6])
     lo = np.array([0.0, 10.0, 25.0, 40.0]) * DEG
     site, up = ground.itrf_m, np.ascontiguousarray(ground.enu[:, 2, :])
-    args = (r, v, h, site, up, np.sin(lo), np.cos(lo), ground.max_range_m, 0)
+    v_max, err = motion_bounds(sats, grid1.step_s)
+    args = (r, v, t1, 0, 0, sub, step2, grid1.duration_s, n2, site, up, np.sin(lo), np.cos(lo),
+            ground.max_range_m, v_max, err)
     empty = np.zeros(0, np.int64)
-    count = _coarse_kernel(*args, False, empty, empty, empty)
-    sat, node, col = (np.empty(count, np.int64) for _ in range(3))
-    _coarse_kernel(*args, True, sat, node, col)
-    flags = np.zeros((len(sats), len(ground), times.size - 1), bool)
-    flags[sat, node, col] = True
-    ref = coarse_candidates_reference(r, v, h, site, up, lo, ground.max_range_m)
-    assert np.array_equal(flags, ref)
-    assert 0 < count < flags.size // 5  # selective, not trivially all or nothing
-    assert not flags[3, :, 9:11].any()
+    count = _screen_kernel(*args, False, empty, empty, empty)
+    out = [np.empty(count, np.int64) for _ in range(3)]
+    _screen_kernel(*args, True, *out)
+    kept = set(zip(*(o.tolist() for o in out), strict=True))
+    assert len(kept) == count
+    ref = screen_reference(r, v, t1, 0, sub, step2, grid1.duration_s, n2, site, up, lo,
+                           ground.max_range_m, v_max, err)
+    assert kept == ref
+    assert 0 < count < len(sats) * len(ground) * n2 // 3  # selective, not all or nothing
+    assert not any(s == 3 and j2 < 2 * sub for s, _, j2 in kept)
+
+
+@pytest.mark.parametrize("tle", [STARLINK_TLE, STATIONS_TLE])
+def test_motion_bounds_hold_for_sgp4(shared_data, tle):
+    """The speed and interpolation-error bounds the screening relies on, checked on SGP4."""
+    sats = read_tle(shared_data / tle, every=101 if tle == STARLINK_TLE else 1)
+    step = 1190.0
+    v_max, err = motion_bounds(sats, step)
+    times = Time.range(START, "1d", "1190s")
+    eph = SGP4Propagator().propagate(sats, times, frame="ITRF")
+    speed = np.linalg.norm(eph.velocity_m_s, axis=-1)
+    ok = np.isfinite(speed).all(axis=1)
+    assert np.all(speed[ok] <= v_max[ok, None])
+    assert np.all(speed[ok].max(axis=1) > 0.9 * v_max[ok])  # and tight
+    mids = Time(times.ns[:-1] + 595 * ONE_SECOND_NS)
+    truth = SGP4Propagator().propagate(sats, mids, frame="ITRF").position_m
+    r, v = eph.position_m, eph.velocity_m_s
+    q = (r.shape[1] - 1) * r.shape[0]
+    mid = hermite_position(r[:, :-1].reshape(q, 3), v[:, :-1].reshape(q, 3),
+                           r[:, 1:].reshape(q, 3), v[:, 1:].reshape(q, 3), np.full(q, step),
+                           np.full(q, 0.5)).reshape(truth.shape)
+    miss = np.linalg.norm(mid - truth, axis=-1)[ok]
+    assert np.all(miss <= err[ok, None])
+    assert np.median(miss.max(axis=1) / err[ok]) > 0.2  # and the bound is not absurdly loose
 
 
 def test_topo_kernel_matches_reference(shared_data):

@@ -69,10 +69,10 @@ HERMITE_ARC_RAD = 0.14
 MIN_COARSE_STEP_S = 10
 MAX_COARSE_STEP_S = 600
 
-#: Bisection iterations: a bracket of one fine step (≤ ~15 s) shrinks below 0.1 µs.
-BISECT_ITERATIONS = 28
-#: Golden-section iterations: a bracket of ~2 coarse steps (≤ 1200 s) shrinks below 10 µs.
-GOLDEN_ITERATIONS = 40
+#: Default time tolerance of root and maximum refinement, seconds. Roots are bisected until the
+#: bracket is this narrow, then interpolated linearly inside it (so a smooth switching function
+#: gets microseconds; a kinked one — an azimuth-mask corner — still ≤ this).
+TIME_TOLERANCE_S = 1e-3
 
 
 def default_coarse_step_ns(elements: ElementSet) -> int:
@@ -333,36 +333,52 @@ class IntervalTable:
 # ---- vectorized solvers --------------------------------------------------------------------------
 
 
+def _iterations(width: FloatArray, tolerance_s: float, shrink: float) -> int:
+    widest = float(np.nanmax(width)) if width.size else 0.0
+    if not np.isfinite(widest) or widest <= tolerance_s:
+        return 0
+    return math.ceil(math.log(widest / tolerance_s) / math.log(shrink))
+
+
 def bisect_roots(fn: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray,
-                 *, iterations: int = BISECT_ITERATIONS) -> FloatArray:
+                 *, tolerance_s: float = TIME_TOLERANCE_S) -> FloatArray:
     """Zeros of ``fn`` bracketed by ``[lo, hi]`` (elementwise), by bisection.
 
     ``fn(t)`` evaluates the switching function of every bracket at once (``t`` has the brackets'
     shape). The sign of ``fn(lo)`` must differ from that of ``fn(hi)``; "≥ 0" counts as positive
-    and NaN as negative. Returns the midpoint of the final bracket, whose width is
-    ``(hi − lo) / 2**iterations``.
+    and NaN as negative. Brackets are halved until all are narrower than ``tolerance_s``; the
+    result is then the linear interpolation of ``fn`` inside the final bracket (never outside it).
     """
     lo = np.array(lo, dtype=np.float64)
     hi = np.array(hi, dtype=np.float64)
     if lo.size == 0:
         return lo
-    positive_lo = fn(lo) >= 0
-    for _ in range(iterations):
+    f_lo = fn(lo)
+    f_hi = fn(hi)
+    positive_lo = f_lo >= 0
+    for _ in range(_iterations(hi - lo, tolerance_s, 2.0)):
         mid = 0.5 * (lo + hi)
-        same = (fn(mid) >= 0) == positive_lo
+        f_mid = fn(mid)
+        same = (f_mid >= 0) == positive_lo
         lo = np.where(same, mid, lo)
+        f_lo = np.where(same, f_mid, f_lo)
         hi = np.where(same, hi, mid)
-    return 0.5 * (lo + hi)
+        f_hi = np.where(same, f_hi, f_mid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = f_lo / (f_lo - f_hi)
+    w = np.where(np.isfinite(w), np.clip(w, 0.0, 1.0), 0.5)
+    return lo + w * (hi - lo)
 
 
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
 
 
 def golden_maximum(fn: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray,
-                   *, iterations: int = GOLDEN_ITERATIONS) -> tuple[FloatArray, FloatArray]:
+                   *, tolerance_s: float = TIME_TOLERANCE_S) -> tuple[FloatArray, FloatArray]:
     """Maxima of ``fn`` on ``[lo, hi]`` (elementwise) by golden-section search.
 
-    Exact for unimodal functions; a maximum at an end of the bracket is returned exactly.
+    Locates the maximum of a unimodal function to ``tolerance_s``; a maximum at an end of the
+    bracket is returned exactly.
     Returns ``(t_max, fn(t_max))``; NaN values never win (all-NaN gives NaN).
     """
     lo = np.array(lo, dtype=np.float64)
@@ -374,7 +390,7 @@ def golden_maximum(fn: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: F
     d = lo + _INV_PHI * (hi - lo)
     fc = np.nan_to_num(fn(c), nan=-np.inf)
     fd = np.nan_to_num(fn(d), nan=-np.inf)
-    for _ in range(iterations):
+    for _ in range(_iterations(hi - lo, tolerance_s, 1.0 / _INV_PHI)):
         left = fc >= fd  # the maximum lies in [lo, d]
         hi = np.where(left, d, hi)
         lo = np.where(left, lo, c)

@@ -47,7 +47,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from orbemu.constants import DEG, NS_PER_S, TAU
+from orbemu.constants import DEG, EARTH_ROTATION_RAD_S, NS_PER_S, TAU, WGS72_MU_M3_S2
 from orbemu.errors import UsageError
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.events import (
@@ -62,7 +62,7 @@ from orbemu.orbits.events import (
     make_grid,
 )
 from orbemu.orbits.ground_nodes import GroundNodes
-from orbemu.orbits.propagation import ProgressCallback, Propagator
+from orbemu.orbits.propagation import ProgressCallback, Propagator, propagate
 from orbemu.time import Time
 
 __all__ = ["FINE_STEP_S", "Pass", "Passes", "find_passes"]
@@ -71,10 +71,12 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 #: Longest spacing of the fine scan inside kept intervals, seconds.
-FINE_STEP_S = 10.0
-#: Speed margin and absolute margin of the coarse visibility bound (see module docstring).
-_SPEED_MARGIN = 1.05
+FINE_STEP_S = 20.0
+#: Absolute margin of the visibility bounds (see module docstring), metres.
 _BOUND_MARGIN_M = 1000.0
+#: Screening grid: at most this arc (rad) of the fastest orbit, and this many fine steps.
+SCREEN_ARC_RAD = 1.4
+SCREEN_MAX_FACTOR = 10
 
 
 # ---- result types ----------------------------------------------------------------------------
@@ -196,58 +198,124 @@ def _cone_distance(x, y, z, sx, sy, sz, ux, uy, uz, sin_lo, cos_lo):  # pragma: 
 
 
 @numba.njit(cache=True, nogil=True)
-def _coarse_kernel(r, v, h, site, up, sin_lo, cos_lo, max_range, first_pair, fill,
-                   out_sat, out_node, out_col):  # pragma: no cover - compiled
-    """Count (``fill`` False) or list the (satellite, node, interval) triples that may hold
-    visibility; see the module docstring for the bound. Returns the count."""
+def _screen_kernel(r, v, t1, first_pair, j1_base, sub, step2_s, duration_s, n2, site, up, sin_lo,
+                   cos_lo, max_range, v_max, err, fill, out_sat, out_node,
+                   out_j2):  # pragma: no cover - compiled
+    """Count (``fill`` False) or list the fine intervals ``(satellite, node, j2)`` that may hold
+    visibility, from screening states ``r, v`` (n, c, 3) at screening grid points ``t1`` (s).
+
+    Screening interval ``col`` spans fine intervals ``j2 = (j1_base + col)·sub + q``. Between
+    its ends the trajectory is within ``err[i]`` of the cubic Hermite interpolant, and moves at
+    most ``v_max[i]``: an interval (or sub-interval) whose end points are all farther than
+    ``v_max·h/2 + err`` (+1 km) from the visibility cone cannot hold a visible instant. Level A
+    tests the whole screening interval; level B its fine sub-intervals. Returns the count.
+    """
     n_sats, n_cols = r.shape[0], r.shape[1]
     m = site.shape[0]
     count = 0
+    flag = np.zeros(m, dtype=np.bool_)
+    pos = np.empty((sub + 1, 3))
+    tq = np.empty(sub + 1)
+    dq = np.empty(sub + 1)
+    gq = np.empty(sub + 1)
     for i in range(n_sats):
-        for k in range(m):
-            sx, sy, sz = site[k, 0], site[k, 1], site[k, 2]
-            ux, uy, uz = up[k, 0], up[k, 1], up[k, 2]
-            d0, g0 = _cone_distance(r[i, first_pair, 0], r[i, first_pair, 1],
-                                    r[i, first_pair, 2], sx, sy, sz, ux, uy, uz,
-                                    sin_lo[k], cos_lo[k])
-            s0 = math.sqrt(v[i, first_pair, 0] ** 2 + v[i, first_pair, 1] ** 2
-                           + v[i, first_pair, 2] ** 2)
-            for col in range(first_pair, n_cols - 1):
+        for col in range(first_pair, n_cols - 1):
+            h1 = t1[col + 1] - t1[col]
+            reach = 0.5 * v_max[i] * h1 + err[i] + _BOUND_MARGIN_M
+            any_flag = False
+            for k in range(m):
+                d0, g0 = _cone_distance(r[i, col, 0], r[i, col, 1], r[i, col, 2], site[k, 0],
+                                        site[k, 1], site[k, 2], up[k, 0], up[k, 1], up[k, 2],
+                                        sin_lo[k], cos_lo[k])
                 d1, g1 = _cone_distance(r[i, col + 1, 0], r[i, col + 1, 1], r[i, col + 1, 2],
-                                        sx, sy, sz, ux, uy, uz, sin_lo[k], cos_lo[k])
-                s1 = math.sqrt(v[i, col + 1, 0] ** 2 + v[i, col + 1, 1] ** 2
-                               + v[i, col + 1, 2] ** 2)
-                reach = 0.5 * _SPEED_MARGIN * max(s0, s1) * h[col] + _BOUND_MARGIN_M
-                near_cone = d0 <= reach or d1 <= reach
-                in_range = g0 - reach <= max_range[k] or g1 - reach <= max_range[k]
-                if near_cone and in_range:
-                    if fill:
-                        out_sat[count] = i
-                        out_node[count] = k
-                        out_col[count] = col
-                    count += 1
-                d0, g0, s0 = d1, g1, s1
+                                        site[k, 0], site[k, 1], site[k, 2], up[k, 0], up[k, 1],
+                                        up[k, 2], sin_lo[k], cos_lo[k])
+                near = d0 <= reach or d1 <= reach
+                ranged = g0 - reach <= max_range[k] or g1 - reach <= max_range[k]
+                flag[k] = near and ranged
+                any_flag = any_flag or flag[k]
+            if not any_flag:
+                continue
+            j1 = j1_base + col
+            nq = min(sub, n2 - j1 * sub)
+            for q in range(nq + 1):
+                tq[q] = min((j1 * sub + q) * step2_s, duration_s)
+                u = min(max((tq[q] - t1[col]) / h1, 0.0), 1.0)
+                u2 = u * u
+                u3 = u2 * u
+                a0 = 2.0 * u3 - 3.0 * u2 + 1.0
+                b0 = (u3 - 2.0 * u2 + u) * h1
+                a1 = 3.0 * u2 - 2.0 * u3
+                b1 = (u3 - u2) * h1
+                for c in range(3):
+                    pos[q, c] = (a0 * r[i, col, c] + b0 * v[i, col, c] + a1 * r[i, col + 1, c]
+                                 + b1 * v[i, col + 1, c])
+            for k in range(m):
+                if not flag[k]:
+                    continue
+                for q in range(nq + 1):
+                    dq[q], gq[q] = _cone_distance(pos[q, 0], pos[q, 1], pos[q, 2], site[k, 0],
+                                                  site[k, 1], site[k, 2], up[k, 0], up[k, 1],
+                                                  up[k, 2], sin_lo[k], cos_lo[k])
+                for q in range(nq):
+                    reach_q = 0.5 * v_max[i] * (tq[q + 1] - tq[q]) + err[i] + _BOUND_MARGIN_M
+                    near = dq[q] <= reach_q or dq[q + 1] <= reach_q
+                    ranged = gq[q] - reach_q <= max_range[k] or gq[q + 1] - reach_q <= max_range[k]
+                    if near and ranged:
+                        if fill:
+                            out_sat[count] = i
+                            out_node[count] = k
+                            out_j2[count] = j1 * sub + q
+                        count += 1
     return count
 
 
-def coarse_candidates_reference(r: FloatArray, v: FloatArray, h: FloatArray, site: FloatArray,
-                                up: FloatArray, lo_rad: FloatArray, max_range: FloatArray
-                                ) -> npt.NDArray[np.bool_]:
-    """Numpy twin of the coarse kernel: ``(n_sats, m, n_cols - 1)`` flags of kept intervals."""
-    d = r[:, None, :, :] - site[None, :, None, :]  # (n, m, c, 3)
+def _cone_distance_reference(p: FloatArray, site: FloatArray, up: FloatArray,
+                             lo_rad: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Numpy cone distance and range: ``p`` (..., 3) against sites broadcast on axis −2."""
+    d = p - site
     rng = np.sqrt(np.sum(d * d, axis=-1))
     with np.errstate(invalid="ignore"):
-        el = np.arcsin(np.clip(np.sum(d * up[None, :, None, :], axis=-1) / rng, -1.0, 1.0))
-    gap = lo_rad[None, :, None] - el
+        el = np.arcsin(np.clip(np.sum(d * up, axis=-1) / rng, -1.0, 1.0))
+    gap = lo_rad - el
     dist = np.where(gap <= 0, 0.0, np.where(gap > np.pi / 2, rng, rng * np.sin(gap)))
-    dist = np.where(np.isnan(rng), np.nan, dist)
-    speed = np.sqrt(np.sum(v * v, axis=-1))  # (n, c)
-    reach = (0.5 * _SPEED_MARGIN * np.maximum(speed[:, :-1], speed[:, 1:]) * h[None, :]
-             + _BOUND_MARGIN_M)[:, None, :]
-    near = (dist[..., :-1] <= reach) | (dist[..., 1:] <= reach)
+    return np.where(np.isnan(rng), np.nan, dist), rng
+
+
+def screen_reference(r: FloatArray, v: FloatArray, t1: FloatArray, j1_base: int, sub: int,
+                     step2_s: float, duration_s: float, n2: int, site: FloatArray,
+                     up: FloatArray, lo_rad: FloatArray, max_range: FloatArray,
+                     v_max: FloatArray, err: FloatArray) -> set[tuple[int, int, int]]:
+    """Numpy twin of the screening kernel: the set of kept ``(satellite, node, j2)``."""
+    kept: set[tuple[int, int, int]] = set()
+    n, c = r.shape[:2]
+    h1 = np.diff(t1)  # (c-1,)
+    d_end, g_end = _cone_distance_reference(r[:, None], site[None, :, None], up[None, :, None],
+                                            lo_rad[None, :, None])  # (n, m, c)
+    reach = (0.5 * v_max[:, None] * h1[None, :] + err[:, None] + _BOUND_MARGIN_M)[:, None, :]
     mr = max_range[None, :, None]
-    in_range = (rng[..., :-1] - reach <= mr) | (rng[..., 1:] - reach <= mr)
-    return near & in_range
+    level_a = (((d_end[..., :-1] <= reach) | (d_end[..., 1:] <= reach))
+               & ((g_end[..., :-1] - reach <= mr) | (g_end[..., 1:] - reach <= mr)))
+    for col in range(c - 1):
+        j1 = j1_base + col
+        nq = min(sub, n2 - j1 * sub)
+        tq = np.minimum((j1 * sub + np.arange(nq + 1)) * step2_s, duration_s)
+        u = np.clip((tq - t1[col]) / h1[col], 0.0, 1.0)
+        for i in range(n):
+            pos = hermite_position_reference(
+                np.repeat(r[i, col][None], nq + 1, 0), np.repeat(v[i, col][None], nq + 1, 0),
+                np.repeat(r[i, col + 1][None], nq + 1, 0),
+                np.repeat(v[i, col + 1][None], nq + 1, 0), np.full(nq + 1, h1[col]), u)
+            dq, gq = _cone_distance_reference(pos[None], site[:, None], up[:, None],
+                                              lo_rad[:, None])  # (m, nq+1)
+            reach_q = 0.5 * v_max[i] * np.diff(tq) + err[i] + _BOUND_MARGIN_M
+            keep = (((dq[:, :-1] <= reach_q) | (dq[:, 1:] <= reach_q))
+                    & ((gq[:, :-1] - reach_q <= max_range[:, None])
+                       | (gq[:, 1:] - reach_q <= max_range[:, None])))
+            keep &= level_a[i, :, col][:, None]
+            for k, q in zip(*np.nonzero(keep), strict=True):
+                kept.add((i, int(k), int(j1 * sub + q)))
+    return kept
 
 
 @numba.njit(cache=True, nogil=True)
@@ -374,43 +442,137 @@ def find_passes(
     return _assemble(elements, ground, grid, *_refine(table, ground, vis, grid, m))
 
 
+def motion_bounds(elements: ElementSet, step_s: float) -> tuple[FloatArray, FloatArray]:
+    """Per satellite: an upper bound of the Earth-fixed speed (m/s) and of the distance between
+    the trajectory and its cubic Hermite interpolant over ``step_s`` (m).
+
+    Speed: in the Earth-fixed frame ``|v − ω×r|² = v² − 2ω h_z + ω²(x² + y²)``, with ``h_z =
+    |h| cos i`` constant on a Keplerian orbit, ``v`` at most the perigee speed and ``x² + y²``
+    at most the apogee radius squared; 1 % margins on each for SGP4's perturbations.
+    Interpolation: the cubic Hermite remainder ``h⁴ max|r⁗| / 384`` with ``|r⁗| ≤ ω⁴ r_apogee``,
+    ω the perigee angular rate plus the Earth's rotation, ×1.5. Both are checked against SGP4 in
+    the tests. Unusable elements get 11 km/s and 1000 km (they are then always screened in).
+    """
+    n = elements.mean_motion_rad_s
+    e = np.clip(elements.eccentricity, 0.0, 0.99)
+    a = elements.semi_major_axis_m
+    w = EARTH_ROTATION_RAD_S
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_apo = a * (1.0 + e)
+        v_peri = 1.01 * np.sqrt(WGS72_MU_M3_S2 * (1.0 + e) / (a * (1.0 - e)))
+        cos_i = np.cos(elements.inclination_rad)
+        h_z = np.sqrt(WGS72_MU_M3_S2 * a * (1.0 - e * e)) * cos_i * np.where(cos_i > 0, 0.99,
+                                                                              1.01)
+        speed = 1.01 * np.sqrt(np.maximum(v_peri**2 - 2.0 * w * h_z + (w * r_apo) ** 2, 0.0))
+        rate = n * (1.0 + e) ** 2 / (1.0 - e * e) ** 1.5 + w
+        err = 1.5 * (rate * step_s) ** 4 / 384.0 * r_apo
+    ok = np.isfinite(speed) & np.isfinite(err) & (n > 0)
+    return np.where(ok, speed, 11.0e3), np.where(ok, err, 1.0e6)
+
+
+def screening_factor(elements: ElementSet, step_ns: int) -> int:
+    """How many fine steps one screening step spans: an arc of ≤ 1.4 rad of the fastest orbit
+    (at most 10 steps; 1 when the fine step alone is that long)."""
+    if len(elements) == 0:
+        return 1
+    n = elements.mean_motion_rad_s
+    e = np.clip(elements.eccentricity, 0.0, 0.99)
+    rate = n * (1.0 + e) ** 2 / (1.0 - e * e) ** 1.5 + EARTH_ROTATION_RAD_S
+    fastest = float(np.nanmax(rate)) if np.isfinite(rate).any() else EARTH_ROTATION_RAD_S
+    return int(max(1, min(SCREEN_MAX_FACTOR,
+                          math.floor(SCREEN_ARC_RAD / (fastest * step_ns / NS_PER_S)))))
+
+
 def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, grid: CoarseGrid,
                  propagator: Propagator | None,
                  progress: ProgressCallback | None) -> IntervalTable:
-    """Stream the grid and keep the intervals that may hold visibility (key = sat·m + node)."""
+    """Find the fine-grid intervals that may hold visibility and their exact end states.
+
+    Level 1 streams states on a screening grid ``sub`` times coarser than ``grid`` and screens
+    them with :func:`_screen_kernel` (Hermite interpolation with a rigorous error bound). Level 2
+    propagates only the satellites kept, one screening interval at a time, on the fine grid, and
+    keeps the intervals that pass the same test on exact states (error bound 0). Rows are keyed
+    ``satellite·m + node``.
+    """
     m = len(ground)
     collector = IntervalCollector()
     if m == 0 or len(elements) == 0:
         return collector.table(grid)
+    n2 = grid.n_intervals
+    sub = screening_factor(elements, grid.step_ns)
+    screen = make_grid(grid.start, grid.duration_ns, grid.step_ns * sub)
     site = np.ascontiguousarray(ground.itrf_m)
     up = np.ascontiguousarray(ground.enu[:, 2, :])
     lo = vis.lowest_deg * DEG
     sin_lo, cos_lo = np.sin(lo), np.cos(lo)
     max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
+    v_max, err = motion_bounds(elements, screen.step_s)
+    total = 2 * (n2 + 1)
 
-    def scan(r: FloatArray, v: FloatArray, base: int, first_pair: int) -> None:
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(min(done, total), total)
+
+    # ---- level 1: screening -------------------------------------------------------------------
+    found: list[tuple[IntArray, IntArray, IntArray]] = []
+
+    def scan(r: FloatArray, v: FloatArray, j1_base: int) -> None:
         r = np.ascontiguousarray(r)
         v = np.ascontiguousarray(v)
-        h = np.diff(grid.point_s(base + np.arange(r.shape[1])))
+        t1 = screen.point_s(j1_base + np.arange(r.shape[1]))
         empty = np.zeros(0, np.int64)
-        args = (r, v, h, site, up, sin_lo, cos_lo, max_range, first_pair)
-        count = _coarse_kernel(*args, False, empty, empty, empty)
-        if count == 0:
-            return
-        sat, node, col = (np.empty(count, np.int64) for _ in range(3))
-        _coarse_kernel(*args, True, sat, node, col)
-        collector.add(sat * m + node, base + col, r[sat, col], v[sat, col], r[sat, col + 1],
-                      v[sat, col + 1])
+        args = (r, v, t1, 0, j1_base, sub, grid.step_s, grid.duration_s, n2, site, up, sin_lo,
+                cos_lo, max_range, v_max, err)
+        count = _screen_kernel(*args, False, empty, empty, empty)
+        if count:
+            out_sat, out_node, out_j2 = (np.empty(count, np.int64) for _ in range(3))
+            _screen_kernel(*args, True, out_sat, out_node, out_j2)
+            found.append((out_sat, out_node, out_j2))
 
     last: tuple[FloatArray, FloatArray] | None = None
-    for j0, r, v in iter_grid_states(elements, grid, frame="ITRF", propagator=propagator,
-                                     progress=progress):
-        if last is not None:  # the interval across the seam between two chunks
+    for j0, r, v in iter_grid_states(elements, screen, frame="ITRF", propagator=propagator):
+        if last is not None:  # the screening interval across the seam between two chunks
             scan(np.concatenate([last[0], r[:, :1]], axis=1),
-                 np.concatenate([last[1], v[:, :1]], axis=1), j0 - 1, 0)
+                 np.concatenate([last[1], v[:, :1]], axis=1), j0 - 1)
         if r.shape[1] > 1:
-            scan(r, v, j0, 0)
+            scan(r, v, j0)
         last = (r[:, -1:].copy(), v[:, -1:].copy())
+        report((j0 + r.shape[1] - 1) * sub)
+    if not found:
+        report(total)
+        return collector.table(grid)
+    sat, node, j2 = (np.concatenate([f[i] for f in found]) for i in range(3))
+
+    # ---- level 2: exact states of the kept satellites, one screening interval at a time ------
+    block = j2 // sub
+    order = np.argsort(block, kind="stable")
+    sat, node, j2, block = sat[order], node[order], j2[order], block[order]
+    bounds = np.flatnonzero(np.diff(block)) + 1
+    starts = np.concatenate([[0], bounds])
+    stops = np.concatenate([bounds, [block.size]])
+    all_times = grid.times()
+    for a, b in zip(starts, stops, strict=True):
+        blk = int(block[a])
+        sats_b = np.unique(sat[a:b])
+        first_j2 = blk * sub
+        times_b = all_times[first_j2:min(first_j2 + sub, n2) + 1]
+        eph = propagate(elements.select(sats_b), times_b, frame="ITRF", propagator=propagator)
+        local = np.searchsorted(sats_b, sat[a:b])
+        q = j2[a:b] - first_j2
+        r0, r1 = eph.position_m[local, q], eph.position_m[local, q + 1]
+        k = node[a:b]
+        h = grid.point_s(j2[a:b] + 1) - grid.point_s(j2[a:b])
+        reach = 0.5 * v_max[sat[a:b]] * h + _BOUND_MARGIN_M
+        d0, g0 = _cone_distance_reference(r0, site[k], up[k], lo[k])
+        d1, g1 = _cone_distance_reference(r1, site[k], up[k], lo[k])
+        keep = (((d0 <= reach) | (d1 <= reach))
+                & ((g0 - reach <= max_range[k]) | (g1 - reach <= max_range[k])))
+        keep_i = np.flatnonzero(keep)
+        li, qi = local[keep_i], q[keep_i]
+        collector.add(sat[a:b][keep_i] * m + k[keep_i], j2[a:b][keep_i], r0[keep_i],
+                      eph.velocity_m_s[li, qi], r1[keep_i], eph.velocity_m_s[li, qi + 1])
+        report(n2 + 1 + min(first_j2 + sub, n2) + 1)
+    report(total)
     return collector.table(grid)
 
 
