@@ -22,6 +22,7 @@ from orbemu.errors import (
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.ground_nodes import GroundNodes
+from orbemu.orbits.passes import Passes, find_passes
 from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
 from orbemu.time import Time
 from orbemu.units import parse_distance_m, parse_duration_ns
@@ -35,6 +36,7 @@ __all__ = [
     "GroundNodes",
     "InputError",
     "OrbemuError",
+    "Passes",
     "Propagator",
     "Rejection",
     "SGP4Propagator",
@@ -43,6 +45,7 @@ __all__ = [
     "UnavailableError",
     "UsageError",
     "__version__",
+    "find_passes",
     "parse_distance_m",
     "parse_duration_ns",
     "propagate",

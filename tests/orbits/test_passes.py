@@ -22,9 +22,11 @@ from orbemu.orbits.events import (
 from orbemu.orbits.frames import topocentric
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.passes import (
+    _fine_keep_kernel,
     _screen_kernel,
     _topo_kernel,
     find_passes,
+    fine_keep_reference,
     motion_bounds,
     screen_reference,
     topo_reference,
@@ -146,10 +148,11 @@ def test_screen_kernel_matches_reference(shared_data):
     v_max, err = motion_bounds(sats, grid1.step_s)
     args = (r, v, t1, 0, 0, sub, step2, grid1.duration_s, n2, site, up, np.sin(lo), np.cos(lo),
             ground.max_range_m, v_max, err)
-    empty = np.zeros(0, np.int64)
-    count = _screen_kernel(*args, False, empty, empty, empty)
+    small = [np.empty(5, np.int64) for _ in range(3)]
+    count = _screen_kernel(*args, *small)  # too small: counts all, writes what fits
     out = [np.empty(count, np.int64) for _ in range(3)]
-    _screen_kernel(*args, True, *out)
+    assert _screen_kernel(*args, *out) == count
+    assert all(np.array_equal(a, b[:5]) for a, b in zip(small, out, strict=True))
     kept = set(zip(*(o.tolist() for o in out), strict=True))
     assert len(kept) == count
     ref = screen_reference(r, v, t1, 0, sub, step2, grid1.duration_s, n2, site, up, lo,
@@ -157,6 +160,30 @@ def test_screen_kernel_matches_reference(shared_data):
     assert kept == ref
     assert 0 < count < len(sats) * len(ground) * n2 // 3  # selective, not all or nothing
     assert not any(s == 3 and j2 < 2 * sub for s, _, j2 in kept)
+
+
+def test_fine_keep_kernel_matches_reference(shared_data):
+    sats = read_tle(shared_data / STARLINK_TLE, every=211)
+    grid = make_grid(START, 6 * 3600 * ONE_SECOND_NS, 119 * ONE_SECOND_NS)
+    eph = SGP4Propagator().propagate(sats, grid.times(), frame="ITRF")
+    r, v = eph.position_m, eph.velocity_m_s
+    n, c = eph.n_sats, eph.n_times
+    sat = np.repeat(np.arange(n), (c - 1) * len(SITES))
+    j = np.tile(np.repeat(np.arange(c - 1), len(SITES)), n)
+    node = np.tile(np.arange(len(SITES)), n * (c - 1))
+    x = np.concatenate([r[sat, j], v[sat, j], r[sat, j + 1], v[sat, j + 1]], axis=1)
+    h = np.full(sat.size, 119.0)
+    ground = SITES.with_max_range([np.inf, 2.0e6, np.inf, 1.5e6])
+    lo = np.array([0.0, 10.0, 25.0, 40.0]) * DEG
+    site, up = ground.itrf_m, np.ascontiguousarray(ground.enu[:, 2, :])
+    v_max, err = motion_bounds(sats, 119.0)
+    keep = np.empty(sat.size, bool)
+    _fine_keep_kernel(x, h, node, site, up, np.sin(lo), np.cos(lo), ground.max_range_m,
+                      v_max[sat], err[sat], 6, keep)
+    ref = fine_keep_reference(x, h, node, site, up, lo, ground.max_range_m, v_max[sat],
+                              err[sat], 6)
+    assert np.array_equal(keep, ref)
+    assert 0 < keep.sum() < keep.size // 5
 
 
 @pytest.mark.parametrize("tle", [STARLINK_TLE, STATIONS_TLE])
@@ -190,21 +217,27 @@ def test_topo_kernel_matches_reference(shared_data):
     n, c = eph.n_sats, eph.n_times
     key = np.repeat(np.arange(n), c - 1)
     j = np.tile(np.arange(c - 1), n)
+    keep = (j % 7) != 3  # gaps: several segments per satellite
+    key, j = key[keep], j[keep]
     r, v = eph.position_m, eph.velocity_m_s
-    table = IntervalTable.build(grid, key, j, r[key, j], v[key, j], r[key, j + 1], v[key, j + 1])
+    table = IntervalTable.from_states(grid, key, j, r[key, j], v[key, j], r[key, j + 1],
+                                      v[key, j + 1])
     rng = np.random.default_rng(5)
-    row = rng.integers(0, table.n_rows, 5000)
-    t = grid.point_s(table.j[row]) + rng.uniform(0, 120, row.size)
+    seg = rng.integers(0, table.n_segments, 5000)
+    lo, hi = table.segment_span_s(seg)
+    t = rng.uniform(lo - 30, hi + 30)  # a little outside too: clipped to the segment
     row_node = rng.integers(0, len(SITES), table.n_rows)
     t0 = grid.point_s(table.j)
     h = grid.point_s(table.j + 1) - t0
-    el, az, dist = np.empty(row.size), np.empty(row.size), np.empty(row.size)
-    _topo_kernel(table.r0, table.v0, table.r1, table.v1, t0, h, row_node, SITES.itrf_m,
-                 np.ascontiguousarray(SITES.enu), row, t, el, az, dist)
-    ref = topo_reference(table, row_node, SITES.itrf_m, SITES.enu, row, t)
+    el, az, dist = np.empty(seg.size), np.empty(seg.size), np.empty(seg.size)
+    _topo_kernel(table.states, t0, h, table.j, row_node, table.seg_first, table.seg_last,
+                 grid.step_s, grid.n_intervals, SITES.itrf_m, np.ascontiguousarray(SITES.enu),
+                 seg, t, el, az, dist)
+    ref = topo_reference(table, row_node, SITES.itrf_m, SITES.enu, seg, t)
     np.testing.assert_allclose(el, ref[0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(np.cos(az - ref[1]), 1.0, rtol=0, atol=1e-12)
     np.testing.assert_allclose(dist, ref[2], rtol=1e-12)
+    assert table.n_segments > n  # the gaps did split segments
 
 
 # ---- behaviour -----------------------------------------------------------------------------------

@@ -237,23 +237,23 @@ class IntervalCollector:
     """Accumulates kept grid intervals chunk by chunk (keys, interval index, end states)."""
 
     def __init__(self) -> None:
-        self._parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray,
-                                FloatArray]] = []
+        self._parts: list[tuple[IntArray, IntArray, FloatArray]] = []
 
     def add(self, key: IntArray, j: IntArray, r0: FloatArray, v0: FloatArray, r1: FloatArray,
             v1: FloatArray) -> None:
         if len(key):
-            self._parts.append((np.asarray(key, np.int64), np.asarray(j, np.int64),
-                                np.array(r0, np.float64), np.array(v0, np.float64),
-                                np.array(r1, np.float64), np.array(v1, np.float64)))
+            states = np.concatenate([r0, v0, r1, v1], axis=1).astype(np.float64, copy=False)
+            self._parts.append((np.asarray(key, np.int64), np.asarray(j, np.int64), states))
 
     def table(self, grid: CoarseGrid) -> IntervalTable:
         if not self._parts:
-            z3 = np.zeros((0, 3))
             return IntervalTable.build(grid, np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                       z3, z3, z3, z3)
-        cols = [np.concatenate([p[i] for p in self._parts]) for i in range(6)]
-        return IntervalTable.build(grid, *cols)
+                                       np.zeros((0, 12)))
+        key = np.concatenate([p[0] for p in self._parts])
+        j = np.concatenate([p[1] for p in self._parts])
+        states = np.concatenate([p[2] for p in self._parts])
+        self._parts = []
+        return IntervalTable.build(grid, key, j, states)
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,7 +263,8 @@ class IntervalTable:
     Attributes
     ----------
     key, j: (rows,) the search key (satellite, or satellite × node) and interval index.
-    r0, v0, r1, v1: (rows, 3) states at the interval's start and end (m, m/s).
+    states: (rows, 12) the states at the interval's start and end, side by side:
+        ``r0, v0, r1, v1`` (m, m/s); also available as the views :attr:`r0` ... :attr:`v1`.
     seg_first, seg_last: (n_segments,) first and last row of each segment.
     row_segment: (rows,) the segment of each row.
     """
@@ -271,32 +272,52 @@ class IntervalTable:
     grid: CoarseGrid
     key: IntArray
     j: IntArray
-    r0: FloatArray
-    v0: FloatArray
-    r1: FloatArray
-    v1: FloatArray
+    states: FloatArray
     seg_first: IntArray
     seg_last: IntArray
     row_segment: IntArray
 
     @classmethod
-    def build(cls, grid: CoarseGrid, key: IntArray, j: IntArray, r0: FloatArray, v0: FloatArray,
-              r1: FloatArray, v1: FloatArray) -> IntervalTable:
-        order = np.lexsort((j, key))
+    def build(cls, grid: CoarseGrid, key: IntArray, j: IntArray,
+              states: FloatArray) -> IntervalTable:
+        """Sort rows by (key, j), drop duplicate (key, j) rows, and find the segments."""
+        order = np.argsort(key * np.int64(grid.n_intervals + 1) + j, kind="stable")
         key, j = key[order], j[order]
         # Drop duplicate (key, j) rows (two detectors may keep the same interval).
         keep = np.ones(key.size, dtype=bool)
         keep[1:] = (key[1:] != key[:-1]) | (j[1:] != j[:-1])
-        order = order[keep]
-        key, j = key[keep], j[keep]
+        if not keep.all():
+            order, key, j = order[keep], key[keep], j[keep]
         new_seg = np.ones(key.size, dtype=bool)
         new_seg[1:] = (key[1:] != key[:-1]) | (j[1:] != j[:-1] + 1)
         seg_first = np.flatnonzero(new_seg)
         seg_last = np.append(seg_first[1:] - 1, key.size - 1).astype(np.int64)
         row_segment = np.cumsum(new_seg) - 1
-        return cls(grid=grid, key=key, j=j, r0=r0[order], v0=v0[order], r1=r1[order],
-                   v1=v1[order], seg_first=seg_first.astype(np.int64), seg_last=seg_last,
+        return cls(grid=grid, key=key, j=j, states=states[order],
+                   seg_first=seg_first.astype(np.int64), seg_last=seg_last,
                    row_segment=row_segment.astype(np.int64))
+
+    @classmethod
+    def from_states(cls, grid: CoarseGrid, key: IntArray, j: IntArray, r0: FloatArray,
+                    v0: FloatArray, r1: FloatArray, v1: FloatArray) -> IntervalTable:
+        """Build from separate end-state arrays, each ``(rows, 3)``."""
+        return cls.build(grid, key, j, np.concatenate([r0, v0, r1, v1], axis=1))
+
+    @property
+    def r0(self) -> FloatArray:
+        return self.states[:, 0:3]
+
+    @property
+    def v0(self) -> FloatArray:
+        return self.states[:, 3:6]
+
+    @property
+    def r1(self) -> FloatArray:
+        return self.states[:, 6:9]
+
+    @property
+    def v1(self) -> FloatArray:
+        return self.states[:, 9:12]
 
     @property
     def n_rows(self) -> int:

@@ -199,10 +199,12 @@ def _cone_distance(x, y, z, sx, sy, sz, ux, uy, uz, sin_lo, cos_lo):  # pragma: 
 
 @numba.njit(cache=True, nogil=True)
 def _screen_kernel(r, v, t1, first_pair, j1_base, sub, step2_s, duration_s, n2, site, up, sin_lo,
-                   cos_lo, max_range, v_max, err, fill, out_sat, out_node,
+                   cos_lo, max_range, v_max, err, out_sat, out_node,
                    out_j2):  # pragma: no cover - compiled
-    """Count (``fill`` False) or list the fine intervals ``(satellite, node, j2)`` that may hold
-    visibility, from screening states ``r, v`` (n, c, 3) at screening grid points ``t1`` (s).
+    """List the fine intervals ``(satellite, node, j2)`` that may hold visibility, from
+    screening states ``r, v`` (n, c, 3) at screening grid points ``t1`` (s). Writes as many as
+    the output arrays hold and returns how many there are (call again with larger arrays if
+    that is more).
 
     Screening interval ``col`` spans fine intervals ``j2 = (j1_base + col)·sub + q``. Between
     its ends the trajectory is within ``err[i]`` of the cubic Hermite interpolant, and moves at
@@ -262,12 +264,65 @@ def _screen_kernel(r, v, t1, first_pair, j1_base, sub, step2_s, duration_s, n2, 
                     near = dq[q] <= reach_q or dq[q + 1] <= reach_q
                     ranged = gq[q] - reach_q <= max_range[k] or gq[q + 1] - reach_q <= max_range[k]
                     if near and ranged:
-                        if fill:
+                        if count < out_sat.size:
                             out_sat[count] = i
                             out_node[count] = k
                             out_j2[count] = j1 * sub + q
                         count += 1
     return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _fine_keep_kernel(x, h, node, site, up, sin_lo, cos_lo, max_range, v_max, err, n_sub,
+                      keep):  # pragma: no cover - compiled
+    """For fine intervals with exact end states ``x`` (q, 12) = ``r0, v0, r1, v1`` and lengths
+    ``h`` (s): may the satellite be visible from ``node`` inside? Tested at ``n_sub`` Hermite
+    sub-intervals with reach ``v_max·h/(2·n_sub) + err`` (+1 km), as the screening does."""
+    for q in range(h.size):
+        k = node[q]
+        hq = h[q]
+        reach = 0.5 * v_max[q] * hq / n_sub + err[q] + _BOUND_MARGIN_M
+        keep[q] = False
+        d_prev, g_prev = 0.0, 0.0
+        for p in range(n_sub + 1):
+            u = p / n_sub
+            u2 = u * u
+            u3 = u2 * u
+            a0 = 2.0 * u3 - 3.0 * u2 + 1.0
+            b0 = (u3 - 2.0 * u2 + u) * hq
+            a1 = 3.0 * u2 - 2.0 * u3
+            b1 = (u3 - u2) * hq
+            px = a0 * x[q, 0] + b0 * x[q, 3] + a1 * x[q, 6] + b1 * x[q, 9]
+            py = a0 * x[q, 1] + b0 * x[q, 4] + a1 * x[q, 7] + b1 * x[q, 10]
+            pz = a0 * x[q, 2] + b0 * x[q, 5] + a1 * x[q, 8] + b1 * x[q, 11]
+            d, g = _cone_distance(px, py, pz, site[k, 0], site[k, 1], site[k, 2], up[k, 0],
+                                  up[k, 1], up[k, 2], sin_lo[k], cos_lo[k])
+            if p > 0:
+                near = d_prev <= reach or d <= reach
+                ranged = g_prev - reach <= max_range[k] or g - reach <= max_range[k]
+                if near and ranged:
+                    keep[q] = True
+                    break
+            d_prev, g_prev = d, g
+
+
+def fine_keep_reference(x: FloatArray, h: FloatArray, node: IntArray, site: FloatArray,
+                        up: FloatArray, lo_rad: FloatArray, max_range: FloatArray,
+                        v_max: FloatArray, err: FloatArray, n_sub: int) -> npt.NDArray[np.bool_]:
+    """Numpy twin of :func:`_fine_keep_kernel`."""
+    u = np.arange(n_sub + 1) / n_sub
+    q = h.size
+    pts = hermite_position_reference(
+        np.repeat(x[:, 0:3], n_sub + 1, 0), np.repeat(x[:, 3:6], n_sub + 1, 0),
+        np.repeat(x[:, 6:9], n_sub + 1, 0), np.repeat(x[:, 9:12], n_sub + 1, 0),
+        np.repeat(h, n_sub + 1), np.tile(u, q)).reshape(q, n_sub + 1, 3)
+    k = node[:, None]
+    d, g = _cone_distance_reference(pts, site[k], up[k], lo_rad[k])
+    reach = (0.5 * v_max * h / n_sub + err + _BOUND_MARGIN_M)[:, None]  # (q, 1)
+    mr = max_range[k]
+    near = (d[:, :-1] <= reach) | (d[:, 1:] <= reach)
+    ranged = (g[:, :-1] - reach <= mr) | (g[:, 1:] - reach <= mr)
+    return np.any(near & ranged, axis=1)
 
 
 def _cone_distance_reference(p: FloatArray, site: FloatArray, up: FloatArray,
@@ -319,11 +374,17 @@ def screen_reference(r: FloatArray, v: FloatArray, t1: FloatArray, j1_base: int,
 
 
 @numba.njit(cache=True, nogil=True)
-def _topo_kernel(r0, v0, r1, v1, t0, h, row_node, site, enu, row, t,
-                 el, az, rng):  # pragma: no cover - compiled
-    """Hermite position of table row ``row[q]`` at ``t[q]`` → elevation, azimuth (rad), range."""
+def _topo_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                 site, enu, seg, t, el, az, rng):  # pragma: no cover - compiled
+    """Hermite position of segment ``seg[q]`` at ``t[q]`` (s) → elevation, azimuth (rad) and
+    range (m) from the segment's node. The table row is the segment's interval holding ``t``;
+    ``x`` (rows, 12) holds each row's ``r0, v0, r1, v1`` side by side (one cache line or two
+    per evaluation instead of four scattered ones)."""
     for q in range(t.size):
-        i = row[q]
+        first, last = seg_first[seg[q]], seg_last[seg[q]]
+        jt = math.floor(t[q] / step_s)
+        jt = min(max(jt, 0), n_intervals - 1)
+        i = min(max(first + jt - j[first], first), last)
         u = min(max((t[q] - t0[i]) / h[i], 0.0), 1.0)
         u2 = u * u
         u3 = u2 * u
@@ -332,9 +393,38 @@ def _topo_kernel(r0, v0, r1, v1, t0, h, row_node, site, enu, row, t,
         a1 = 3.0 * u2 - 2.0 * u3
         b1 = (u3 - u2) * h[i]
         k = row_node[i]
-        dx = a0 * r0[i, 0] + b0 * v0[i, 0] + a1 * r1[i, 0] + b1 * v1[i, 0] - site[k, 0]
-        dy = a0 * r0[i, 1] + b0 * v0[i, 1] + a1 * r1[i, 1] + b1 * v1[i, 1] - site[k, 1]
-        dz = a0 * r0[i, 2] + b0 * v0[i, 2] + a1 * r1[i, 2] + b1 * v1[i, 2] - site[k, 2]
+        dx = a0 * x[i, 0] + b0 * x[i, 3] + a1 * x[i, 6] + b1 * x[i, 9] - site[k, 0]
+        dy = a0 * x[i, 1] + b0 * x[i, 4] + a1 * x[i, 7] + b1 * x[i, 10] - site[k, 1]
+        dz = a0 * x[i, 2] + b0 * x[i, 5] + a1 * x[i, 8] + b1 * x[i, 11] - site[k, 2]
+        e = enu[k, 0, 0] * dx + enu[k, 0, 1] * dy + enu[k, 0, 2] * dz
+        n = enu[k, 1, 0] * dx + enu[k, 1, 1] * dy + enu[k, 1, 2] * dz
+        up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
+        d = math.sqrt(e * e + n * n + up * up)
+        rng[q] = d
+        el[q] = math.asin(min(max(up / d, -1.0), 1.0))
+        a = math.atan2(e, n)
+        az[q] = a + TAU if a < 0.0 else a
+
+
+@numba.njit(cache=True, nogil=True)
+def _topo_pair_kernel(x, t0, h, node, site, enu, t, el, az, rng):  # pragma: no cover - compiled
+    """Like :func:`_topo_kernel` for brackets spanning at most two grid intervals, with each
+    bracket's two rows gathered beforehand: ``x`` (q, 2, 12), ``t0``/``h`` (q, 2), ``node``
+    (q,). Iterative refinement evaluates the same rows again and again; gathered, they stay in
+    cache instead of being fetched from all over the table."""
+    for q in range(t.size):
+        p = 1 if t[q] >= t0[q, 1] else 0
+        u = min(max((t[q] - t0[q, p]) / h[q, p], 0.0), 1.0)
+        u2 = u * u
+        u3 = u2 * u
+        a0 = 2.0 * u3 - 3.0 * u2 + 1.0
+        b0 = (u3 - 2.0 * u2 + u) * h[q, p]
+        a1 = 3.0 * u2 - 2.0 * u3
+        b1 = (u3 - u2) * h[q, p]
+        k = node[q]
+        dx = a0 * x[q, p, 0] + b0 * x[q, p, 3] + a1 * x[q, p, 6] + b1 * x[q, p, 9] - site[k, 0]
+        dy = a0 * x[q, p, 1] + b0 * x[q, p, 4] + a1 * x[q, p, 7] + b1 * x[q, p, 10] - site[k, 1]
+        dz = a0 * x[q, p, 2] + b0 * x[q, p, 5] + a1 * x[q, p, 8] + b1 * x[q, p, 11] - site[k, 2]
         e = enu[k, 0, 0] * dx + enu[k, 0, 1] * dy + enu[k, 0, 2] * dz
         n = enu[k, 1, 0] * dx + enu[k, 1, 1] * dy + enu[k, 1, 2] * dz
         up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
@@ -346,8 +436,9 @@ def _topo_kernel(r0, v0, r1, v1, t0, h, row_node, site, enu, row, t,
 
 
 def topo_reference(table: IntervalTable, row_node: IntArray, site: FloatArray, enu: FloatArray,
-                   row: IntArray, t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+                   seg: IntArray, t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Numpy twin of the fine-evaluation kernel: (elevation rad, azimuth rad, range m)."""
+    row = table.row_at(seg, t_s)
     s, h = table.fraction(row, t_s)
     r = hermite_position_reference(table.r0[row], table.v0[row], table.r1[row], table.v1[row],
                                    h, s)
@@ -379,6 +470,13 @@ class _Visibility:
         if self.ground.mask_deg is None:
             return base.copy()
         return np.maximum(base, self.ground.mask_deg.min(axis=1))
+
+    @property
+    def structured(self) -> npt.NDArray[np.bool_]:
+        """(m,) True where the threshold varies with azimuth (an effective mask)."""
+        if self.override_deg is not None or self.ground.mask_deg is None:
+            return np.zeros(len(self.ground), dtype=bool)
+        return self.ground.mask_deg.max(axis=1) > self.ground.min_elevation_deg
 
     def threshold_deg(self, node: IntArray, az_rad: FloatArray) -> FloatArray:
         if self.override_deg is not None:
@@ -507,6 +605,10 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
     sin_lo, cos_lo = np.sin(lo), np.cos(lo)
     max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
     v_max, err = motion_bounds(elements, screen.step_s)
+    # Level 2 tests exact end states at sub-intervals of ≤ FINE_STEP_S; their interpolation
+    # error bound (metres in LEO) is the fine step's.
+    n_sub = max(1, math.ceil(grid.step_s / FINE_STEP_S))
+    fine_err = motion_bounds(elements, grid.step_s)[1]
     total = 2 * (n2 + 1)
 
     def report(done: int) -> None:
@@ -515,19 +617,24 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
 
     # ---- level 1: screening -------------------------------------------------------------------
     found: list[tuple[IntArray, IntArray, IntArray]] = []
+    # Output room of one kernel call: ~2 % of the fine intervals it covers, grown on demand.
+    capacity_hint = [max(4096, len(elements) * m * sub * 4)]
 
     def scan(r: FloatArray, v: FloatArray, j1_base: int) -> None:
         r = np.ascontiguousarray(r)
         v = np.ascontiguousarray(v)
         t1 = screen.point_s(j1_base + np.arange(r.shape[1]))
-        empty = np.zeros(0, np.int64)
         args = (r, v, t1, 0, j1_base, sub, grid.step_s, grid.duration_s, n2, site, up, sin_lo,
                 cos_lo, max_range, v_max, err)
-        count = _screen_kernel(*args, False, empty, empty, empty)
+        capacity = capacity_hint[0]
+        out = [np.empty(capacity, np.int64) for _ in range(3)]
+        count = _screen_kernel(*args, *out)
+        if count > capacity:  # rare: rerun with room for all
+            capacity_hint[0] = 2 * count
+            out = [np.empty(count, np.int64) for _ in range(3)]
+            _screen_kernel(*args, *out)
         if count:
-            out_sat, out_node, out_j2 = (np.empty(count, np.int64) for _ in range(3))
-            _screen_kernel(*args, True, out_sat, out_node, out_j2)
-            found.append((out_sat, out_node, out_j2))
+            found.append((out[0][:count].copy(), out[1][:count].copy(), out[2][:count].copy()))
 
     last: tuple[FloatArray, FloatArray] | None = None
     for j0, r, v in iter_grid_states(elements, screen, frame="ITRF", propagator=propagator):
@@ -559,18 +666,16 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
         eph = propagate(elements.select(sats_b), times_b, frame="ITRF", propagator=propagator)
         local = np.searchsorted(sats_b, sat[a:b])
         q = j2[a:b] - first_j2
-        r0, r1 = eph.position_m[local, q], eph.position_m[local, q + 1]
-        k = node[a:b]
+        x = np.concatenate([eph.position_m[local, q], eph.velocity_m_s[local, q],
+                            eph.position_m[local, q + 1], eph.velocity_m_s[local, q + 1]], axis=1)
+        k = np.ascontiguousarray(node[a:b])
         h = grid.point_s(j2[a:b] + 1) - grid.point_s(j2[a:b])
-        reach = 0.5 * v_max[sat[a:b]] * h + _BOUND_MARGIN_M
-        d0, g0 = _cone_distance_reference(r0, site[k], up[k], lo[k])
-        d1, g1 = _cone_distance_reference(r1, site[k], up[k], lo[k])
-        keep = (((d0 <= reach) | (d1 <= reach))
-                & ((g0 - reach <= max_range[k]) | (g1 - reach <= max_range[k])))
-        keep_i = np.flatnonzero(keep)
-        li, qi = local[keep_i], q[keep_i]
-        collector.add(sat[a:b][keep_i] * m + k[keep_i], j2[a:b][keep_i], r0[keep_i],
-                      eph.velocity_m_s[li, qi], r1[keep_i], eph.velocity_m_s[li, qi + 1])
+        keep = np.empty(h.size, dtype=bool)
+        _fine_keep_kernel(x, h, k, site, up, sin_lo, cos_lo, max_range,
+                          np.ascontiguousarray(v_max[sat[a:b]]),
+                          np.ascontiguousarray(fine_err[sat[a:b]]), n_sub, keep)
+        collector.add(sat[a:b][keep] * m + k[keep], j2[a:b][keep], x[keep, 0:3], x[keep, 3:6],
+                      x[keep, 6:9], x[keep, 9:12])
         report(n2 + 1 + min(first_j2 + sub, n2) + 1)
     report(total)
     return collector.table(grid)
@@ -589,34 +694,65 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     t0 = grid.point_s(table.j)
     h = grid.point_s(table.j + 1) - t0
     seg_node = row_node[table.seg_first]
+    states = table.states
 
     def topo(seg: IntArray, t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        row = np.ascontiguousarray(table.row_at(seg, t_s))
         t_s = np.ascontiguousarray(t_s, dtype=np.float64)
         el, az, rng = np.empty(t_s.size), np.empty(t_s.size), np.empty(t_s.size)
-        _topo_kernel(table.r0, table.v0, table.r1, table.v1, t0, h, row_node, site, enu, row,
-                     t_s, el, az, rng)
+        _topo_kernel(states, t0, h, table.j, row_node, table.seg_first, table.seg_last,
+                     grid.step_s, grid.n_intervals, site, enu, np.ascontiguousarray(seg), t_s,
+                     el, az, rng)
         return el, az, rng
 
-    def f_of(seg: IntArray) -> Callable[[FloatArray], FloatArray]:
+    def evaluator(seg: IntArray, lo: FloatArray,
+                  hi: FloatArray) -> Callable[[FloatArray], tuple[FloatArray, FloatArray,
+                                                                   FloatArray]]:
+        """Evaluator of brackets ``[lo, hi]`` of segments ``seg`` (each within ≤ 2 rows)."""
+        r_lo = table.row_at(seg, lo)
+        r_hi = table.row_at(seg, hi)
+        # ``hi`` on a grid point belongs to the interval ending there, not the one starting.
+        r_hi = np.where((t0[r_hi] >= hi) & (r_hi > r_lo), r_hi - 1, r_hi)
+        if np.any(r_hi - r_lo > 1):
+            raise AssertionError("pass refinement bracket spans more than two grid intervals")
+        x = np.ascontiguousarray(np.stack([states[r_lo], states[r_hi]], axis=1))
+        t0_pair = np.ascontiguousarray(np.stack([t0[r_lo], t0[r_hi]], axis=1))
+        h_pair = np.ascontiguousarray(np.stack([h[r_lo], h[r_hi]], axis=1))
+        node = np.ascontiguousarray(row_node[r_lo])
+
+        def evaluate(t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+            t_s = np.ascontiguousarray(t_s, dtype=np.float64)
+            el, az, rng = np.empty(t_s.size), np.empty(t_s.size), np.empty(t_s.size)
+            _topo_pair_kernel(x, t0_pair, h_pair, node, site, enu, t_s, el, az, rng)
+            return el, az, rng
+        return evaluate
+
+    def f_of(seg: IntArray, lo: FloatArray, hi: FloatArray) -> Callable[[FloatArray], FloatArray]:
         node = seg_node[seg]
+        evaluate = evaluator(seg, lo, hi)
 
         def f(t_s: FloatArray) -> FloatArray:
-            return vis.switching(node, *topo(seg, t_s))
+            return vis.switching(node, *evaluate(t_s))
         return f
 
-    def el_of(seg: IntArray) -> Callable[[FloatArray], FloatArray]:
-        return lambda t_s: topo(seg, t_s)[0]
+    def el_of(seg: IntArray, lo: FloatArray,
+              hi: FloatArray) -> Callable[[FloatArray], FloatArray]:
+        evaluate = evaluator(seg, lo, hi)
+        return lambda t_s: evaluate(t_s)[0]
 
-    # Fine points: K per kept interval, plus the end point of each segment's last interval.
+    # Scan points: the grid points of each kept interval (plus the end of each segment), and
+    # for nodes with an azimuth mask K points per interval (≤ FINE_STEP_S apart): without a mask
+    # the switching function (elevation margin, or its minimum with the range margin) is
+    # unimodal over a pass, so grid points and golden section cannot miss a peak; a mask's
+    # corners can make it multimodal, hence the finer scan there.
     k_fine = max(1, math.ceil(grid.step_s / FINE_STEP_S))
+    k_row = np.where(vis.structured[row_node], k_fine, 1)
     rows = np.arange(table.n_rows)
     is_last = rows == table.seg_last[table.row_segment]
-    per_row = k_fine + is_last.astype(np.int64)
+    per_row = k_row + is_last.astype(np.int64)
     pt_row = np.repeat(rows, per_row)
     first_pt_of_row = np.cumsum(per_row) - per_row
     pt_k = np.arange(pt_row.size) - np.repeat(first_pt_of_row, per_row)
-    pt_t = t0[pt_row] + h[pt_row] * (pt_k / k_fine)
+    pt_t = t0[pt_row] + h[pt_row] * (pt_k / k_row[pt_row])
     pt_seg = table.row_segment[pt_row]
     el, az, rng = topo(pt_seg, pt_t)
     f = vis.switching(seg_node[pt_seg], el, az, rng)
@@ -642,11 +778,13 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     aos = pt_t[run_a].copy()
     bracketed = ~seg_start[run_a]
     i = np.flatnonzero(bracketed)
-    aos[i] = bisect_roots(f_of(seg_r[i]), pt_t[run_a[i] - 1], pt_t[run_a[i]])
+    lo_i, hi_i = pt_t[run_a[i] - 1], pt_t[run_a[i]]
+    aos[i] = bisect_roots(f_of(seg_r[i], lo_i, hi_i), lo_i, hi_i)
     los = pt_t[run_b].copy()
     bracketed_end = ~seg_end[run_b]
     i = np.flatnonzero(bracketed_end)
-    los[i] = bisect_roots(f_of(seg_r[i]), pt_t[run_b[i]], pt_t[run_b[i] + 1])
+    lo_i, hi_i = pt_t[run_b[i]], pt_t[run_b[i] + 1]
+    los[i] = bisect_roots(f_of(seg_r[i], lo_i, hi_i), lo_i, hi_i)
     partial = (~bracketed & (pt_t[run_a] <= 0.0)) | (~bracketed_end
                                                      & (pt_t[run_b] >= grid.duration_s))
 
@@ -674,18 +812,19 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     short_seg = pt_seg[peak]
     p_lo = np.where(seg_start[peak], pt_t[peak], pt_t[np.maximum(peak - 1, 0)])
     p_hi = np.where(seg_end[peak], pt_t[peak], pt_t[np.minimum(peak + 1, n_pts - 1)])
-    t_peak, f_peak = golden_maximum(f_of(short_seg), p_lo, p_hi)
+    t_peak, f_peak = golden_maximum(f_of(short_seg, p_lo, p_hi), p_lo, p_hi)
     hit = np.flatnonzero((f_peak >= 0) & (t_peak > p_lo) & (t_peak < p_hi))
     short_seg, p_lo, p_hi, t_peak = short_seg[hit], p_lo[hit], p_hi[hit], t_peak[hit]
-    s_aos = bisect_roots(f_of(short_seg), p_lo, t_peak)
-    s_los = bisect_roots(f_of(short_seg), t_peak, p_hi)
+    s_aos = bisect_roots(f_of(short_seg, p_lo, t_peak), p_lo, t_peak)
+    s_los = bisect_roots(f_of(short_seg, t_peak, p_hi), t_peak, p_hi)
 
     seg = np.concatenate([seg_r, short_seg])
     aos = np.concatenate([aos, s_aos])
     los = np.concatenate([los, s_los])
     partial = np.concatenate([partial, np.zeros(short_seg.size, bool)])
-    tca, max_el = golden_maximum(el_of(seg), np.concatenate([lo_t, s_aos]),
-                                 np.concatenate([hi_t, s_los]))
+    lo_t = np.concatenate([lo_t, s_aos])
+    hi_t = np.concatenate([hi_t, s_los])
+    tca, max_el = golden_maximum(el_of(seg, lo_t, hi_t), lo_t, hi_t)
     return table.key[table.seg_first[seg]], aos, tca, los, max_el, partial
 
 
