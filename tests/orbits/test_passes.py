@@ -252,15 +252,22 @@ def test_no_pass_is_missed_brute_force(starlink_30):
     """Every second at which a satellite is above the threshold (sampled every 1 s by brute
     force) lies inside a found pass, and every found pass holds such seconds (or is shorter
     than the sampling)."""
-    ground = SITES.select([0, 3]).with_min_elevation([5.0, 30.0])
+    # Two plain thresholds, and a jagged azimuth mask (the finely scanned case).
+    az = np.arange(0, 360, 10)
+    jagged = GroundNodes.mask_from_points(az, np.where(az % 20 == 0, 35.0, 12.0))
+    base = SITES.select([0, 3, 1]).with_min_elevation([5.0, 30.0, 10.0])
+    masks = np.full((3, 360), -90.0)
+    masks[2] = jagged
+    ground = GroundNodes.from_arrays(base.names, base.lat_deg, base.lon_deg, base.alt_m,
+                                     min_elevation_deg=base.min_elevation_deg, mask_deg=masks)
     duration = 6 * 3600 * ONE_SECOND_NS
     passes = find_passes(starlink_30, ground, START, duration)
     times = Time.range(START, duration, ONE_SECOND_NS)
     eph = SGP4Propagator().propagate(starlink_30, times, frame="ITRF")
     covered_seconds = 0
     for k in range(len(ground)):
-        _, el, _ = topocentric(eph.position_m, ground.itrf_m[k], ground.enu[k])
-        up = np.degrees(el) >= ground.min_elevation_deg[k]
+        azimuth, el, _ = topocentric(eph.position_m, ground.itrf_m[k], ground.enu[k])
+        up = np.degrees(el) >= ground.min_elevation_at_deg(np.full(el.shape, k), azimuth)
         sat, col = np.nonzero(up)
         t = times.ns[col]
         mine = passes.select(passes.node_index == k)

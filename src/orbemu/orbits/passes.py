@@ -14,23 +14,34 @@ window start or still going at its end is clipped to the window and flagged ``pa
 
 Method (vectorized; no Python loop over satellites, nodes or time steps)
 -------------------------------------------------------------------------
-1. **Coarse scan.** ITRF states on a grid of step ``H`` (:func:`.events.default_coarse_step_ns`,
-   119 s for Starlink) are streamed in time chunks; a compiled kernel keeps an interval of a
-   (satellite, node) pair only if the satellite *can* be visible in it. The guarantee: every
-   point of the trajectory within an interval lies within ``ρ = |v|max·h/2`` of one of the two
-   sampled ends (it is reached from one of them in at most ``h/2`` at speed ``|v|``), so if
-   neither end is within ``ρ`` (+ 1 km) of the visibility cone — apex at the node, axis "up",
-   elevation the node's lowest threshold over all azimuths — the interval holds no visibility.
-   ``|v|max`` is the larger end speed plus 5 % (in one step of under 1/45 of an orbit the ITRF
-   speed changes by less than 1 %). Sampling therefore cannot miss a pass however short, at any
-   step; the step only sets the interpolation accuracy.
-2. **Fine scan.** Kept intervals (runs of them per pair) are sampled every ``H/K`` (≤ 10 s) on the
-   cubic Hermite interpolant of the end states (≲ 7 m from SGP4 in LEO), giving the switching
-   function ``f = elevation − threshold(azimuth)`` (and the range condition) at each point.
-3. **Refinement.** Sign changes of ``f`` are refined by vectorized bisection (AOS/LOS to < 1 µs of
-   the interpolant); local maxima of ``f`` that stay below zero on the fine points are searched
-   by golden section for passes shorter than the fine step; TCA is a golden-section maximum of the
-   elevation around the highest fine point of each pass.
+The fine grid has step ``H`` (:func:`.events.default_coarse_step_ns`: 119 s for Starlink), on
+which cubic Hermite interpolation of SGP4 states is good to ≲ 7 m in LEO.
+
+1. **Screening.** ITRF states on a grid ``sub`` times coarser (an arc of ≤ 1.4 rad of the
+   fastest orbit, ``sub`` ≤ 10: 20 min for Starlink) are streamed in time chunks. Two facts bound
+   where a satellite can be between two samples: it moves at most ``v_max`` (a per-satellite
+   bound of its Earth-fixed speed from its elements, :func:`motion_bounds`), and it stays within
+   ``err`` of the cubic Hermite interpolant of the two samples (the Hermite remainder with
+   ``|r⁗| ≤ ω⁴ r``). Every instant of an interval of length ``h`` is within ``v_max·h/2`` of one
+   of its ends, so if neither end is within ``v_max·h/2 + err`` (+1 km) of the *visibility cone*
+   (apex at the node, axis the local vertical, half-angle set by the node's lowest threshold over
+   all azimuths; plus the range limit), the interval holds no visible instant. A compiled kernel
+   applies this to each screening interval, then to its fine sub-intervals on the interpolant.
+   Sampling therefore cannot miss a pass, however short; the steps only set the cost.
+2. **Exact states.** Only the satellites kept are propagated on the fine grid, a few fine
+   intervals at a time (one SGP4 call per block for all satellites kept in it), and the same
+   test is repeated on the exact end states at ≤ 20 s sub-steps (error bound now metres).
+3. **Refinement.** The switching function ``f = elevation − threshold(azimuth)`` (or its minimum
+   with the range margin) is evaluated at the grid points of the kept intervals — and every
+   ≤ 20 s for nodes with an azimuth mask, whose corners can make ``f`` multimodal; without a
+   mask ``f`` is unimodal over a pass. Sign changes are refined by vectorized bisection
+   (AOS/LOS to 1 ms, then linear interpolation: microseconds); local maxima of ``f`` below zero
+   are searched by golden section for passes shorter than the spacing; TCA is a golden-section
+   maximum of the elevation around the highest point of each pass.
+
+Memory: one time chunk of screening states, one block of exact states, and the kept intervals
+(proportional to the passes found) — never ``(n, m, n_times)`` arrays. Cost: screening is
+``O(n·m·T/H_screen)``; everything else grows with the number of passes.
 
 Accuracy: against Skyfield's ``find_events`` (tested) AOS/TCA/LOS agree within 1 s and maximum
 elevation within 0.01°; the interpolation itself contributes milliseconds and millidegrees.
@@ -77,6 +88,8 @@ _BOUND_MARGIN_M = 1000.0
 #: Screening grid: at most this arc (rad) of the fastest orbit, and this many fine steps.
 SCREEN_ARC_RAD = 1.4
 SCREEN_MAX_FACTOR = 10
+#: Fine intervals per level-2 propagation block.
+L2_BLOCK_FINE_STEPS = 5
 
 
 # ---- result types ----------------------------------------------------------------------------
@@ -518,15 +531,16 @@ def find_passes(
     start, duration_ns: the window (scalar ``Time``, integer nanoseconds > 0).
     min_elevation_deg: if given, one elevation threshold for every node, replacing both
         ``GroundNodes.min_elevation_deg`` and the azimuth masks.
-    coarse_step_ns: coarse sampling step; default from the fastest orbit
+    coarse_step_ns: the fine grid step ``H``; default from the fastest orbit
         (:func:`.events.default_coarse_step_ns`). No pass is missed at any step; larger steps only
         loosen the interpolation (cubic Hermite error ∝ step⁴).
     propagator: default SGP4 (:class:`~orbemu.orbits.propagation.SGP4Propagator`, streamed in
         time chunks of bounded memory); any ``Propagator`` works.
-    progress: ``callback(done, total)`` counting coarse grid instants.
+    progress: ``callback(done, total)``: screening then exact states, in units of fine grid
+        instants (``total`` = twice their number); the last call has ``done == total``.
 
-    Returns :class:`Passes` sorted by AOS. Memory: one time chunk of states plus the kept
-    intervals (proportional to the passes found), never ``(n, m, n_times)`` arrays.
+    Returns :class:`Passes` sorted by AOS (see the module docstring for the method, the
+    guarantee that no pass is missed, memory and accuracy).
     """
     if not isinstance(ground, GroundNodes):
         raise UsageError(f"ground must be GroundNodes, got {type(ground).__name__}")
@@ -651,7 +665,10 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
     sat, node, j2 = (np.concatenate([f[i] for f in found]) for i in range(3))
 
     # ---- level 2: exact states of the kept satellites, one screening interval at a time ------
-    block = j2 // sub
+    # Blocks of L2_BLOCK_FINE_STEPS fine intervals: every kept satellite of a block is
+    # propagated at all the block's grid points, so short blocks waste fewer states.
+    span = max(1, min(sub, L2_BLOCK_FINE_STEPS))
+    block = j2 // span
     order = np.argsort(block, kind="stable")
     sat, node, j2, block = sat[order], node[order], j2[order], block[order]
     bounds = np.flatnonzero(np.diff(block)) + 1
@@ -661,8 +678,8 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
     for a, b in zip(starts, stops, strict=True):
         blk = int(block[a])
         sats_b = np.unique(sat[a:b])
-        first_j2 = blk * sub
-        times_b = all_times[first_j2:min(first_j2 + sub, n2) + 1]
+        first_j2 = blk * span
+        times_b = all_times[first_j2:min(first_j2 + span, n2) + 1]
         eph = propagate(elements.select(sats_b), times_b, frame="ITRF", propagator=propagator)
         local = np.searchsorted(sats_b, sat[a:b])
         q = j2[a:b] - first_j2
@@ -676,7 +693,7 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
                           np.ascontiguousarray(fine_err[sat[a:b]]), n_sub, keep)
         collector.add(sat[a:b][keep] * m + k[keep], j2[a:b][keep], x[keep, 0:3], x[keep, 3:6],
                       x[keep, 6:9], x[keep, 9:12])
-        report(n2 + 1 + min(first_j2 + sub, n2) + 1)
+        report(n2 + 1 + min(first_j2 + span, n2) + 1)
     report(total)
     return collector.table(grid)
 
