@@ -295,8 +295,9 @@ def _finish(rows: list[_Row], problems: list[InputError], *, source: str, errors
     if problems and (errors == "raise" or not rows):
         first = problems[0]
         if rows:
-            hint = (f"or {SKIP_HINT} to load the other {len(rows):,} rows and list the "
-                    f"{'rejected one' if len(problems) == 1 else f'{len(problems):,} rejected ones'}")
+            rejected = ("the rejected one" if len(problems) == 1
+                        else f"the {len(problems):,} rejected ones")
+            hint = f"or {SKIP_HINT} to load the other {len(rows):,} rows and list {rejected}"
         else:
             hint = "no row of this input could be loaded: check that it is the file you meant"
         fix = f"{first.fix.rstrip('.')}; {hint}" if first.fix else hint

@@ -258,7 +258,7 @@ def _build(rec: _Record, source: str) -> tuple[Satrec, int, str, str, int]:
     return sat, norad, name, intl, epoch_ns
 
 
-# ---- splitting each encoding into records ---------------------------------------------------------
+# ---- splitting each encoding into records -------------------------------------------------------
 def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
