@@ -126,7 +126,7 @@ def _whole_line_regex(layout: tuple[tuple[str, int, int, str, str], ...]) -> re.
 
 _FAST1 = _whole_line_regex(_LINE1)
 _FAST2 = _whole_line_regex(_LINE2)
-_FIELD_RE = {(name, a): re.compile(pattern) for layout in (_LINE1, _LINE2)
+_FIELD_RE = {(layout[0][3], name, a): re.compile(pattern) for layout in (_LINE1, _LINE2)
              for name, a, _, pattern, _ in layout}
 
 _LAYOUT_FIX = ("A TLE line has fixed columns (69 characters); check that the file was not "
@@ -221,7 +221,7 @@ def _records(text: str, source: str) -> Iterator[tuple[str, _Line, _Line] | Inpu
         if is1(k) and is2(k + 1):
             yield "", lines[k], lines[k + 1]
             k += 2
-        elif is1(k + 1) and is2(k + 2):
+        elif is1(k + 1) and is2(k + 2) and not _looks_like_tle_line(lines[k][1]):
             name = lines[k][1].strip()
             if name.startswith("0 "):
                 name = name[2:].strip()
@@ -247,6 +247,11 @@ def _records(text: str, source: str) -> Iterator[tuple[str, _Line, _Line] | Inpu
             k += used
 
 
+def _looks_like_tle_line(line: str) -> bool:
+    """A stray line 1 or 2 (not a name line), even if damaged: '1 '/'2 ' and TLE-long."""
+    return line.startswith(("1 ", "2 ")) and len(line) >= 60
+
+
 def _diagnose(line: str, lineno: int, layout: tuple[tuple[str, int, int, str, str], ...],
               source: str) -> InputError:
     """The first column-layout problem of a line that failed the fast regex."""
@@ -256,7 +261,7 @@ def _diagnose(line: str, lineno: int, layout: tuple[tuple[str, int, int, str, st
                           fix=_LAYOUT_FIX)
     for name, a, b, _, rule in layout:
         value = line[a - 1:b]
-        if not _FIELD_RE[(name, a)].fullmatch(value):
+        if not _FIELD_RE[(layout[0][3], name, a)].fullmatch(value):
             what = name or f"column {a}"
             return InputError(f"{value!r} in columns {a}-{b} is not {rule}" if a != b else
                               f"{value!r} in column {a} is not {rule}",
