@@ -92,7 +92,8 @@ def _with_skip_hint(err: InputError, n_good: int, n_bad: int, what: str) -> Inpu
     if n_good == 0:
         hint = "No record in this input could be loaded: check that it is the file you meant"
     else:
-        others = f"the other {n_good:,} {what}"
+        others = (f"the other {what.removesuffix('s')}" if n_good == 1
+                  else f"the other {n_good:,} {what}")
         rejected = ("list the rejected one" if n_bad == 1
                     else f"list the {n_bad:,} rejected ones")
         hint = f"or {SKIP_HINT} to load {others} and {rejected}"

@@ -186,7 +186,9 @@ def _csv_row(cells: list[str], layout: str, columns: dict[str, int], width: int,
         if len(cells) not in (3, 4):
             raise where.error("columns", f"{len(cells)} columns; expected 3 or 4 "
                                          "(name, lat_deg, lon_deg[, alt_m])")
-    elif len(cells) != width:
+    elif len(cells) != width and (layout == "hypatia" or len(cells) > width or len(cells) <= max(
+            columns.get(k, -1) for k in ("name", "lat", "lon"))):
+        # a header row may be longer than data rows that omit trailing optional values
         what = "id,name,lat,lon,elev" if layout == "hypatia" else "the header"
         raise where.error("columns", f"{len(cells)} columns where {what} has {width}",
                           fix="Check for a missing or extra comma (quote names that contain "
@@ -291,13 +293,15 @@ def unique_names(names: Iterable[str]) -> list[str]:
 
 
 def _finish(rows: list[_Row], problems: list[InputError], *, source: str, errors: ErrorMode,
-            role: str, network: str, min_elevation_deg: float | None) -> GroundNodes:
+            role: str, network: str, min_elevation_deg: float | None,
+            force_network: bool = False) -> GroundNodes:
     if problems and (errors == "raise" or not rows):
         first = problems[0]
         if rows:
             rejected = ("the rejected one" if len(problems) == 1
                         else f"the {len(problems):,} rejected ones")
-            hint = f"or {SKIP_HINT} to load the other {len(rows):,} rows and list {rejected}"
+            others = "the other row" if len(rows) == 1 else f"the other {len(rows):,} rows"
+            hint = f"or {SKIP_HINT} to load {others} and list {rejected}"
         else:
             hint = "no row of this input could be loaded: check that it is the file you meant"
         fix = f"{first.fix.rstrip('.')}; {hint}" if first.fix else hint
@@ -316,7 +320,7 @@ def _finish(rows: list[_Row], problems: list[InputError], *, source: str, errors
             else r.min_elevation_deg if r.min_elevation_deg is not None else 0.0
             for r in rows],
         roles=[role or r.role or "station" for r in rows],
-        networks=[r.network or network for r in rows],
+        networks=[network if force_network else (r.network or network) for r in rows],
         source=source,
         rejections=[p.as_rejection() for p in problems],
     )
@@ -384,7 +388,7 @@ def load_ground_nodes(
         rows, problems = _rows(text, file)
         parts.append(_finish(rows, problems, source=info.name, errors=errors,
                              role=role or info.role, network=network,
-                             min_elevation_deg=min_elevation_deg))
+                             min_elevation_deg=min_elevation_deg, force_network=True))
     if len(parts) == 1:
         return parts[0]
     joined = GroundNodes.concat(parts, source=info.name)
