@@ -164,7 +164,7 @@ def test_bad_rows_name_line_and_field(row, field, needle):
 def test_starperf_style_typo_is_caught(shared_data):
     lines = (shared_data / "ground" / "starperf_starlink_gateways.csv").read_text().splitlines()
     lines[10] = lines[10].replace(lines[10].split(",")[-5], "-777.4")  # longitude column
-    with pytest.raises(InputError, match="-777.4") as info:
+    with pytest.raises(InputError, match=r"-777\.4") as info:
         parse_ground_text("\n".join(lines), source="gw.csv")
     assert (info.value.line, info.value.field) == (11, "lon_deg")
 

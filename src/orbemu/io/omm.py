@@ -357,7 +357,10 @@ def _csv_records(text: str, source: str) -> Iterator[_Record]:
     try:
         header: list[str] = []
         while not any(h.strip() for h in header):
-            header = next(reader)
+            header = next(reader, None)  # type: ignore[arg-type]
+            if header is None:
+                raise InputError("no CSV header row", source=source,
+                                 fix="Pass CelesTrak GP CSV (FORMAT=csv)")
         keys = [h.strip().upper() for h in header]
         if "NORAD_CAT_ID" not in keys:
             raise InputError(f"the CSV header has no NORAD_CAT_ID column (columns: "

@@ -129,6 +129,9 @@ _FAST2 = _whole_line_regex(_LINE2)
 _FIELD_RE = {(layout[0][3], name, a): re.compile(pattern) for layout in (_LINE1, _LINE2)
              for name, a, _, pattern, _ in layout}
 
+_CHECKSUM_MAP = bytes.maketrans(b"-", b"1")
+_CHECKSUM_DROP = bytes(b for b in range(256) if not (48 <= b <= 57 or b == 45))
+
 _LAYOUT_FIX = ("A TLE line has fixed columns (69 characters); check that the file was not "
                "edited, re-wrapped or converted")
 
@@ -136,11 +139,9 @@ _LAYOUT_FIX = ("A TLE line has fixed columns (69 characters); check that the fil
 # ---- small public helpers ------------------------------------------------------------------------
 def tle_checksum(line: str) -> int:
     """The mod-10 checksum of the first 68 columns: digits count their value, '-' counts 1."""
-    body = line[:68]
-    total = body.count("-")
-    for d in range(1, 10):
-        total += d * body.count(str(d))
-    return total % 10
+    # In C: keep digits and '-', map '-' to '1', sum the byte values, remove the '0' offsets.
+    kept = line[:68].encode("ascii", "replace").translate(_CHECKSUM_MAP, _CHECKSUM_DROP)
+    return (sum(kept) - 48 * len(kept)) % 10
 
 
 def alpha5_decode(text: str) -> int:
