@@ -234,9 +234,9 @@ def _build(rec: _Record, source: str) -> tuple[Satrec, int, str, str, int]:
         raise f.error("EPHEMERIS_TYPE", f"{ephtype} is out of range (0..9)")
     elnum = f.integer("ELEMENT_SET_NO", 999)
     revnum = f.integer("REV_AT_EPOCH", 0)
-    for key, value in (("ELEMENT_SET_NO", elnum), ("REV_AT_EPOCH", revnum)):
-        if not 0 <= value <= 10**9:
-            raise f.error(key, f"{value} is out of range (0..1e9)")
+    for key, count in (("ELEMENT_SET_NO", elnum), ("REV_AT_EPOCH", revnum)):
+        if not 0 <= count <= 10**9:
+            raise f.error(key, f"{count} is out of range (0..1e9)")
     classification = f.text("CLASSIFICATION_TYPE", "U")
     if len(classification) != 1 or not classification.isalpha():
         raise f.error("CLASSIFICATION_TYPE", f"{classification!r} is not one letter (U, C, S)")
