@@ -314,3 +314,12 @@ def test_tle_set_written_as_omm_keeps_identity():
     assert record["EPOCH"] == "2026-05-30T12:25:10.468992"  # day .51748228 = 44710.468992 s
     assert record["MEAN_MOTION"] == 15.49496548 and record["BSTAR"] == 0.00021767
     assert record["ELEMENT_SET_NO"] == 999 and record["REV_AT_EPOCH"] == 56901
+
+
+def test_elements_that_fail_sgp4_at_epoch_load_with_a_note():
+    """Physically impossible but well-formed elements are data, not input errors."""
+    decayed = dict(MARIO, ECCENTRICITY=0.3, MEAN_MOTION=16.0)  # perigee below the surface
+    es = parse_omm_text(json_text(decayed, dict(MARIO, NORAD_CAT_ID=1)))
+    assert len(es) == 2 and es.rejections == ()
+    assert es.notes == ("1 element set fails SGP4 at its own epoch (orbit has decayed): 55123; "
+                        "its positions will be NaN",)

@@ -135,8 +135,10 @@ def finish(parsed: ParsedElements, errors: ErrorMode) -> ElementSet:
     if bad:
         kinds = sorted({SGP4_ERRORS.get(code, f"error {code}") for _, code in bad})
         shown = ", ".join(str(i) for i, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
-        notes.append(f"{len(bad)} element set{'s' if len(bad) != 1 else ''} fail SGP4 at their "
-                     f"own epoch ({'; '.join(kinds)}): {shown}; their positions will be NaN")
+        one = len(bad) == 1
+        notes.append(f"{len(bad)} element set{'' if one else 's'} fail{'s' if one else ''} SGP4 "
+                     f"at {'its' if one else 'their'} own epoch ({'; '.join(kinds)}): {shown}; "
+                     f"{'its positions' if one else 'their positions'} will be NaN")
     names = np.empty(len(keep), dtype=object)
     names[:] = [parsed.names[i] for i in keep]
     intl = np.empty(len(keep), dtype=object)

@@ -414,8 +414,9 @@ def parse_station_spec(spec: str) -> GroundNodes:
         raise InputError(f"{spec!r} has no NAME: part", source="--station", fix=fix)
     parts = coords.split(",")
     if len(parts) not in (2, 3):
-        raise InputError(f"{coords!r} has {len(parts)} comma-separated values; expected "
-                         "LAT,LON or LAT,LON,ALT_M", source="--station", fix=fix)
+        raise InputError(f"{coords!r} has {len(parts)} comma-separated "
+                         f"value{'' if len(parts) == 1 else 's'}; expected LAT,LON or "
+                         "LAT,LON,ALT_M", source="--station", fix=fix)
     try:
         row = _Row(_name(name, where), _lat(parts[0], where), _lon(parts[1], where),
                    _alt(parts[2] if len(parts) == 3 else None, where))

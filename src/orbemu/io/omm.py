@@ -209,7 +209,8 @@ def _build(rec: _Record, source: str) -> tuple[Satrec, int, str, str, int]:
     epoch_text = f.text("EPOCH")
     match = _EPOCH.fullmatch(epoch_text)
     if not epoch_text:
-        raise f.error("EPOCH", "missing (SGP4 needs it)")
+        raise f.error("EPOCH", "missing (SGP4 needs it)",
+                      fix="Use a complete OMM with SGP4 mean elements (CelesTrak GP)")
     if not match or not 1957 <= int(match.group(1)) <= 2200:
         raise f.error("EPOCH", f"{epoch_text!r} is not a UTC time like "
                                "2025-05-24T18:20:22.669728 (years 1957-2200)")
