@@ -27,8 +27,8 @@ from orbemu.links.isl import IslLinks, IslPlan, isl_lengths, isl_links, plus_gri
 from orbemu.links.kinds import LinkKind
 from orbemu.links.planes import PlaneStructure, infer_planes
 from orbemu.links.policies import (
-    HandoverTracker,
     Handovers,
+    HandoverTracker,
     handovers,
     remaining_visibility_s,
     select_links,

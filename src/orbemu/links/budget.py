@@ -24,11 +24,11 @@ Propagation models, and exactly what is implemented:
   5° value, so very low links are under-attenuated). Valid 1–350 GHz at ground level. Within 8 %
   of the P.676-12 approximation (itur 0.4.0) from 2 to 50 GHz for the standard atmosphere
   (1013.25 hPa, 15 °C, 7.5 g/m³).
-- **Rain**: specific attenuation ``γ_R = k·R^α`` with ITU-R P.838-3 coefficients tabulated at
-  1–100 GHz (values of the Recommendation's equations; k interpolated log–log, α linear in
-  log f) and combined for path elevation and polarization tilt (45° = circular) by P.838-3
-  eqs. (4)–(5); rain height from ITU-R P.839-2 (the latitude formula for the 0 °C isotherm, and
-  ``3.2 − 0.075(φ − 35)`` km for North America and Europe west of 60° E at 35°–70° N);
+- **Rain**: specific attenuation ``γ_R = k·R^α`` with the ITU-R P.838-3 coefficients (its
+  eqs. (2)–(3) and tables 1–4, 1–1000 GHz) combined for path elevation and polarization tilt
+  (45° = circular) by its eqs. (4)–(5); rain height from ITU-R P.839-2 (the latitude formula
+  for the 0 °C isotherm, and ``3.2 − 0.075(φ − 35)`` km for North America and Europe west of
+  60° E at 35°–70° N);
   effective path length by ITU-R P.618-13 §2.2.1.1 steps 2–9 (slant path below the rain height,
   horizontal reduction and vertical adjustment factors). The given rain rate is used as
   P.618's R₀.₀₁; passing a measured instantaneous rain rate instead is the usual engineering
@@ -72,8 +72,8 @@ __all__ = [
     "dvbs2_rate",
     "fspl_db",
     "gaseous_attenuation_db",
-    "ground_link_capacity",
     "gaseous_zenith_attenuation_db",
+    "ground_link_capacity",
     "optical_capacity_bps",
     "radio_budget",
     "rain_attenuation_db",
@@ -143,13 +143,13 @@ class OpticalTerminal:
 
 
 #: Ku-band satellite user beam (illustrative).
-KU_SATELLITE = RadioTerminal("ku-satellite", eirp_dbw=36.7, g_over_t_db_k=9.0)
+KU_SATELLITE = RadioTerminal("ku-satellite", eirp_dbw=30.0, g_over_t_db_k=5.0)
 #: Ku-band flat-panel user terminal (illustrative).
-KU_USER_TERMINAL = RadioTerminal("ku-user-terminal", eirp_dbw=38.0, g_over_t_db_k=10.0)
+KU_USER_TERMINAL = RadioTerminal("ku-user-terminal", eirp_dbw=33.0, g_over_t_db_k=10.0)
 #: Ka-band satellite gateway antenna (illustrative).
-KA_SATELLITE = RadioTerminal("ka-satellite", eirp_dbw=39.0, g_over_t_db_k=13.0)
+KA_SATELLITE = RadioTerminal("ka-satellite", eirp_dbw=30.0, g_over_t_db_k=13.0)
 #: Ka-band gateway dish (illustrative).
-KA_GATEWAY = RadioTerminal("ka-gateway", eirp_dbw=68.0, g_over_t_db_k=30.0)
+KA_GATEWAY = RadioTerminal("ka-gateway", eirp_dbw=55.0, g_over_t_db_k=25.0)
 
 KU_USER_DOWNLINK = RadioLink("ku-user-downlink", 11.7e9, 240e6, KU_SATELLITE, KU_USER_TERMINAL)
 KU_USER_UPLINK = RadioLink("ku-user-uplink", 14.25e9, 60e6, KU_USER_TERMINAL, KU_SATELLITE)
@@ -256,35 +256,26 @@ def gaseous_attenuation_db(
 
 
 # ---- rain: ITU-R P.838-3, P.839-2, P.618-13 ---------------------------------------------------
-#: P.838-3 coefficients: frequency GHz, k_H, α_H, k_V, α_V (values of the Recommendation's
-#: eqs. (2)–(3); at 12, 20 and 30 GHz they are its own printed table).
-_P838_TABLE = np.array([
-    (1.0, 2.5893e-05, 0.9691, 3.0797e-05, 0.8592),
-    (2.0, 8.4687e-05, 1.0664, 9.9766e-05, 0.9490),
-    (4.0, 0.00010713, 1.6009, 0.00024608, 1.2475),
-    (6.0, 0.00070559, 1.5900, 0.00048782, 1.5728),
-    (7.0, 0.001915, 1.4810, 0.0014248, 1.4745),
-    (8.0, 0.0041154, 1.3905, 0.0034498, 1.3797),
-    (10.0, 0.012167, 1.2571, 0.011292, 1.2156),
-    (12.0, 0.023858, 1.1825, 0.024548, 1.1216),
-    (14.0, 0.037375, 1.1396, 0.041258, 1.0646),
-    (16.0, 0.052817, 1.1086, 0.058992, 1.0273),
-    (18.0, 0.070784, 1.0818, 0.077076, 1.0025),
-    (20.0, 0.091643, 1.0568, 0.096111, 0.9847),
-    (22.0, 0.11554, 1.0329, 0.11699, 0.9700),
-    (25.0, 0.15709, 0.9991, 0.15327, 0.9491),
-    (28.0, 0.20509, 0.9679, 0.19645, 0.9277),
-    (30.0, 0.24031, 0.9485, 0.22909, 0.9129),
-    (35.0, 0.33739, 0.9047, 0.32238, 0.8761),
-    (40.0, 0.44306, 0.8673, 0.42738, 0.8421),
-    (45.0, 0.55205, 0.8355, 0.53749, 0.8123),
-    (50.0, 0.65996, 0.8084, 0.64721, 0.7871),
-    (60.0, 0.86061, 0.7656, 0.85152, 0.7486),
-    (70.0, 1.0315, 0.7345, 1.0253, 0.7215),
-    (80.0, 1.1704, 0.7115, 1.1668, 0.7021),
-    (90.0, 1.2807, 0.6944, 1.2795, 0.6876),
-    (100.0, 1.3671, 0.6815, 1.368, 0.6765),
-])
+#: ITU-R P.838-3 tables 1–4: (a_j, b_j, c_j, m, c) of eqs. (2)–(3) for k_H, k_V, α_H, α_V.
+_P838_KH = ((-5.33980, -0.35351, -0.23789, -0.94158), (-0.10008, 1.26970, 0.86036, 0.64552),
+            (1.13098, 0.45400, 0.15354, 0.16817), -0.18961, 0.71147)
+_P838_KV = ((-3.80595, -3.44965, -0.39902, 0.50167), (0.56934, -0.22911, 0.73042, 1.07319),
+            (0.81061, 0.51059, 0.11899, 0.27195), -0.16398, 0.63297)
+_P838_AH = ((-0.14318, 0.29591, 0.32177, -5.37610, 16.1721),
+            (1.82442, 0.77564, 0.63773, -0.96230, -3.29980),
+            (-0.55187, 0.19822, 0.13164, 1.47828, 3.43990), 0.67849, -1.95537)
+_P838_AV = ((-0.07771, 0.56727, -0.20238, -48.2991, 48.5833),
+            (2.33840, 0.95545, 1.14520, 0.791669, 0.791459),
+            (-0.76284, 0.54039, 0.26809, 0.116226, 0.116479), -0.053739, 0.83433)
+
+
+def _p838_sum(coef: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], float, float],
+              log_f: FloatArray) -> FloatArray:
+    a, b, c, m, cc = coef
+    out = m * log_f + cc
+    for aj, bj, cj in zip(a, b, c, strict=True):
+        out = out + aj * np.exp(-(((log_f - bj) / cj) ** 2))
+    return out
 
 
 def rain_coefficients(
@@ -292,20 +283,19 @@ def rain_coefficients(
     elevation_rad: npt.ArrayLike = 0.0,
     tilt_deg: npt.ArrayLike = 45.0,
 ) -> tuple[FloatArray, FloatArray]:
-    """P.838-3 ``(k, α)`` for ``γ_R = k·R^α`` (dB/km, R in mm/h), 1–100 GHz.
+    """P.838-3 ``(k, α)`` for ``γ_R = k·R^α`` (dB/km, R in mm/h), 1–1000 GHz.
 
     ``tilt_deg``: polarization tilt from horizontal (0 = H, 90 = V, 45 = circular).
     """
     f = np.asarray(frequency_hz, np.float64) / 1e9
-    if np.any((f < 1.0) | (f > 100.0)):
-        raise UsageError(f"P.838 rain coefficients are tabulated for 1–100 GHz, got "
+    if np.any((f < 1.0) | (f > 1000.0)):
+        raise UsageError(f"P.838-3 rain coefficients hold for 1–1000 GHz, got "
                          f"{np.min(f):g}–{np.max(f):g} GHz")
     lf = np.log10(f)
-    tab_lf = np.log10(_P838_TABLE[:, 0])
-    kh = 10.0 ** np.interp(lf, tab_lf, np.log10(_P838_TABLE[:, 1]))
-    ah = np.interp(lf, tab_lf, _P838_TABLE[:, 2])
-    kv = 10.0 ** np.interp(lf, tab_lf, np.log10(_P838_TABLE[:, 3]))
-    av = np.interp(lf, tab_lf, _P838_TABLE[:, 4])
+    kh = 10.0 ** _p838_sum(_P838_KH, lf)
+    kv = 10.0 ** _p838_sum(_P838_KV, lf)
+    ah = _p838_sum(_P838_AH, lf)
+    av = _p838_sum(_P838_AV, lf)
     c = np.cos(np.asarray(elevation_rad, np.float64)) ** 2 * np.cos(
         2.0 * np.radians(np.asarray(tilt_deg, np.float64)))
     k = (kh + kv + (kh - kv) * c) / 2.0
@@ -403,7 +393,8 @@ DVBS2_MODCODS: tuple[Modcod, ...] = tuple(Modcod(n, e, s) for n, e, s in [
 def _frontier(table: tuple[Modcod, ...]) -> tuple[FloatArray, FloatArray]:
     """Thresholds and efficiencies of the MODCODs no other beats (lower Es/N0 and more bits)."""
     rows = sorted(table, key=lambda m: (m.esn0_db, -m.efficiency_bit_sym))
-    th, eff = [], []
+    th: list[float] = []
+    eff: list[float] = []
     for m in rows:
         if not eff or m.efficiency_bit_sym > eff[-1]:
             th.append(m.esn0_db)

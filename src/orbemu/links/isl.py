@@ -34,6 +34,7 @@ any frame (TEME or ITRF) as long as all satellites are in the same one at the sa
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -342,7 +343,7 @@ def plus_grid(
             raise UsageError(f"cross='slot' needs every plane of shell {s} to hold the same "
                              f"slots 0..S-1 (plane sizes {sorted(sizes)}); use cross='phase'")
         closed = _delta(raan, members) if seam == "auto" else seam == "closed"
-        neighbours = list(zip(members[:-1], members[1:], strict=True))
+        neighbours = list(itertools.pairwise(members))
         wrap = closed and len(members) > 2
         for k, (pa, pb) in enumerate(neighbours + ([(members[-1], members[0])] if wrap else [])):
             is_wrap = k == len(neighbours)
@@ -353,7 +354,7 @@ def plus_grid(
                     offset += _best_offset(u[pa], u[pb])
                 pairs.append(np.column_stack([pa, pb[(np.arange(n_slot) + offset) % n_slot]]))
             else:
-                spacing = TAU / np.mean([len(m) for m in members])
+                spacing = TAU / float(np.mean([len(m) for m in members]))
                 pairs.append(_phase_match(pa, pb, u, slot_shift * spacing))
     if not pairs:
         return IslPlan.from_pairs(np.zeros((0, 2), np.int64), n, grazing_alt_m=grazing_alt_m,

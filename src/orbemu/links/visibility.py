@@ -363,12 +363,12 @@ def _grid_kernel(r, pos, grid_idx, high, origin, cell, node_r, node_e, node_n, n
         smin, rmax, d = sin_min[i], max_range[i], search[i]
         d2 = d * d
         h = 0
-        x0 = max(int(math.floor((gx - d - origin[0]) / cell)), 0)
-        x1 = min(int(math.floor((gx + d - origin[0]) / cell)), nx - 1)
-        y0 = max(int(math.floor((gy - d - origin[1]) / cell)), 0)
-        y1 = min(int(math.floor((gy + d - origin[1]) / cell)), ny - 1)
-        z0 = max(int(math.floor((gz - d - origin[2]) / cell)), 0)
-        z1 = min(int(math.floor((gz + d - origin[2]) / cell)), nz - 1)
+        x0 = max(math.floor((gx - d - origin[0]) / cell), 0)
+        x1 = min(math.floor((gx + d - origin[0]) / cell), nx - 1)
+        y0 = max(math.floor((gy - d - origin[1]) / cell), 0)
+        y1 = min(math.floor((gy + d - origin[1]) / cell), ny - 1)
+        z0 = max(math.floor((gz - d - origin[2]) / cell), 0)
+        z1 = min(math.floor((gz + d - origin[2]) / cell), nz - 1)
         for cx in range(x0, x1 + 1):
             # distance from the node to the cell box, axis by axis (ball-box culling)
             bx = origin[0] + cx * cell
