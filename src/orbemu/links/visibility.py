@@ -58,7 +58,7 @@ _HIGH_FACTOR = 1.1
 #: At most this many cells along each axis of the grid (memory and cache bound).
 _MAX_CELLS_PER_AXIS = 96
 #: Default cell edge as a fraction of the median search radius (measured best on Starlink).
-_DEFAULT_CELL_FRACTION = 0.5
+_DEFAULT_CELL_FRACTION = 1.25
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,7 +194,7 @@ def ground_links(
         never visible). For an :class:`~orbemu.orbits.ephemeris.Ephemeris` in ITRF, pass
         ``eph.position_m[:, t, :]``.
     method: ``"grid"`` (numba spatial grid, fast) or ``"reference"`` (numpy all pairs).
-    cell_m: grid cell size, metres; default half the median search radius of the nodes.
+    cell_m: grid cell size, metres; default 1.25 × the median search radius of the nodes.
 
     Returns :class:`GroundLinks` sorted by ``(node, sat)``, ``capacity_bps`` = ``inf``.
     """
@@ -215,18 +215,21 @@ def ground_links(
 
 
 # ---- shared finish: angles and the azimuth mask, in numpy for both methods ------------------
-def _finish(na: _NodeArrays, node: npt.NDArray[np.int64], sat: npt.NDArray[np.int64],
-            rng: FloatArray, s: FloatArray, ee: FloatArray,
-            nn: FloatArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
-    """Elevation and azimuth of the candidate links, then the azimuth-mask test.
+def _finish(na: _NodeArrays, r: FloatArray, node: IntArray,
+            sat: IntArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
+    """Geometry of the links that passed the range and minimum-elevation tests, then the
+    azimuth-mask test.
 
-    Both methods hand over the same candidates (range and minimum-elevation tests passed) with
-    the same components, so this one function makes their outputs bit-identical. numpy's
-    vectorized ``arcsin``/``arctan2`` are an order of magnitude faster than scalar libm calls.
+    Both methods hand over the same (node, sat) pairs, and this one function computes their
+    range, elevation and azimuth, so their outputs are bit-identical. numpy's vectorized
+    ``arcsin``/``arctan2`` are an order of magnitude faster than scalar libm calls; they work in
+    place because every fresh large array costs page faults.
     """
-    el = np.arcsin(np.minimum(s, 1.0))
-    az = np.arctan2(ee, nn)
-    az = np.where(az < 0.0, az + 2.0 * math.pi, az)
+    rng, el, az, nn = _components(r, node, sat, na.r, na.east, na.north, na.up)
+    np.minimum(el, 1.0, out=el)
+    np.arcsin(el, out=el)
+    np.arctan2(az, nn, out=az)
+    np.add(az, 2.0 * math.pi, out=az, where=az < 0.0)
     if na.has_mask and len(node):
         az_deg = az * (180.0 / math.pi)
         fl = np.floor(az_deg)
@@ -235,10 +238,21 @@ def _finish(na: _NodeArrays, node: npt.NDArray[np.int64], sat: npt.NDArray[np.in
         thr = na.mask[node, lo] * (1.0 - w) + na.mask[node, (lo + 1) % MASK_BINS] * w
         keep = el >= thr * (math.pi / 180.0)
         node, sat, rng, el, az = node[keep], sat[keep], rng[keep], el[keep], az[keep]
-    return node.astype(np.int32), sat.astype(np.int32), rng, el, az
+    return node, sat, rng, el, az
 
 
 # ---- reference: all pairs in numpy ------------------------------------------------------------
+def _passes_np(rr: FloatArray, up: FloatArray, rmax2: FloatArray, smin: FloatArray,
+               smin2: FloatArray) -> npt.NDArray[np.bool_]:
+    """The visibility test on squared quantities: ``|d|² <= max_range²`` and
+    ``up/|d| >= sin(min_elevation)``, i.e. ``up >= 0 and up² >= sin²·|d|²`` for a non-negative
+    minimum elevation, ``up >= 0 or up² <= sin²·|d|²`` for a negative one. NaN fails."""
+    with np.errstate(invalid="ignore"):
+        ok = np.where(smin >= 0.0, (up >= 0.0) & (up * up >= smin2 * rr),
+                      (up >= 0.0) | (up * up <= smin2 * rr))
+        return (rr <= rmax2) & ok
+
+
 def _reference(na: _NodeArrays, r: FloatArray,
                chunk: int = 64) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
     parts = []
@@ -247,19 +261,16 @@ def _reference(na: _NodeArrays, r: FloatArray,
         b = min(a + chunk, len(na.r))
         g = na.r[a:b, :, None]
         dx, dy, dz = sx - g[:, 0], sy - g[:, 1], sz - g[:, 2]
-        rng = np.sqrt(dx * dx + dy * dy + dz * dz)
+        rr = dx * dx + dy * dy + dz * dz
         u = na.up[a:b, :, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = (dx * u[:, 0] + dy * u[:, 1] + dz * u[:, 2]) / rng
-            ok = (rng <= na.max_range[a:b, None]) & (s >= na.sin_min[a:b, None])
+        up = dx * u[:, 0] + dy * u[:, 1] + dz * u[:, 2]
+        smin = na.sin_min[a:b, None]
+        ok = _passes_np(rr, up, na.max_range[a:b, None] ** 2, smin, smin * smin)
         ii, jj = np.nonzero(ok)
-        dx, dy, dz = dx[ii, jj], dy[ii, jj], dz[ii, jj]
-        e_, n_ = na.east[a + ii], na.north[a + ii]
-        parts.append((a + ii, jj, rng[ii, jj], s[ii, jj],
-                      dx * e_[:, 0] + dy * e_[:, 1] + dz * e_[:, 2],
-                      dx * n_[:, 0] + dy * n_[:, 1] + dz * n_[:, 2]))
-    cols = [np.concatenate([p[k] for p in parts]) for k in range(6)]
-    return _finish(na, *cols)
+        parts.append(((a + ii).astype(np.int32), jj.astype(np.int32)))
+    node = np.concatenate([p[0] for p in parts])
+    sat = np.concatenate([p[1] for p in parts])
+    return _finish(na, r, node, sat)
 
 
 # ---- grid: numba ----------------------------------------------------------------------------
@@ -281,24 +292,32 @@ def _grid(na: _NodeArrays, r: FloatArray,
     radius = np.sqrt(np.einsum("ij,ij->i", r, r))
     good = np.isfinite(radius)
     if not good.any():
-        return _finish(na, *(np.zeros(0, np.int64),) * 2, *(np.zeros(0),) * 4)
-    rad_good = radius[good]
+        return _finish(na, r, np.zeros(0, np.int32), np.zeros(0, np.int32))
+    rad_good = radius[good] if not good.all() else radius
     k = min(len(rad_good) - 1, int(0.99 * len(rad_good)))
     r_cut = float(np.partition(rad_good, k)[k]) * _HIGH_FACTOR
     in_grid = good & (radius <= r_cut)
-    high = np.flatnonzero(good & (radius > r_cut))
-    grid_idx = np.flatnonzero(in_grid)
-    pos = r[grid_idx]
-    r_top = float(radius[grid_idx].max())
-    search = _search_radius_m(na, r_top)
-    lo = pos.min(axis=0)
-    span = float((pos.max(axis=0) - lo).max())
-    if cell_m is None:
-        cell_m = _DEFAULT_CELL_FRACTION * float(np.median(search))
-    cell_m = max(float(cell_m), span / _MAX_CELLS_PER_AXIS, 1.0)
-    cols = _grid_kernel(r, pos, grid_idx, high, lo, cell_m, na.r, na.east, na.north, na.up,
-                        na.sin_min, na.max_range, search)
-    return _finish(na, *cols)
+    if in_grid.all():  # the usual case: no failed or far satellites, no copies
+        grid_idx, high, pos = np.arange(len(r)), np.zeros(0, np.int64), r
+    else:
+        grid_idx = np.flatnonzero(in_grid)
+        high = np.flatnonzero(good & (radius > r_cut))
+        pos = r[grid_idx]
+    search = _search_radius_m(na, float(radius[in_grid].max()))
+    cell = _DEFAULT_CELL_FRACTION * float(np.median(search)) if cell_m is None else cell_m
+    node, sat = _grid_kernel(r, pos, grid_idx, high, float(cell), na.r, na.up, na.sin_min,
+                             na.max_range, search)
+    return _finish(na, r, node, sat)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _passes(rr, up, rmax2, smin, smin2):  # pragma: no cover - numba
+    """The visibility test without square root or division (see :func:`_passes_np`)."""
+    if smin >= 0.0:
+        ok = (up >= 0.0) & (up * up >= smin2 * rr)
+    else:
+        ok = (up >= 0.0) | (up * up <= smin2 * rr)
+    return (rr <= rmax2) & ok
 
 
 @numba.njit(cache=True, nogil=True)
@@ -309,19 +328,32 @@ def _grow(a, size):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True)
-def _grid_kernel(r, pos, grid_idx, high, origin, cell, node_r, node_e, node_n, node_u, sin_min,
-                 max_range, search):  # pragma: no cover - numba
-    """Candidates passing the range and minimum-elevation tests, sorted by (node, sat).
+def _grid_kernel(r, pos, grid_idx, high, cell, node_r, node_u, sin_min, max_range,
+                 search):  # pragma: no cover - numba
+    """The (node, sat) pairs passing the range and minimum-elevation tests, sorted.
 
     ``pos`` (q, 3) are the gridded satellites ``r[grid_idx]``; ``high`` the ones tested against
-    every node. Returns ``node, sat, range, sin(elevation), east, north`` components.
+    every node. ``cell`` is the requested cell edge (metres), enlarged if the grid would exceed
+    ``_MAX_CELLS_PER_AXIS`` cells per axis. Returns int32 ``node, sat``.
     """
+    nq = grid_idx.size
+    origin = np.empty(3)
+    top = np.empty(3)
+    for a in range(3):
+        origin[a] = pos[0, a]
+        top[a] = pos[0, a]
+    for q in range(1, nq):
+        for a in range(3):
+            v = pos[q, a]
+            origin[a] = min(origin[a], v)
+            top[a] = max(top[a], v)
+    span = max(top[0] - origin[0], top[1] - origin[1], top[2] - origin[2])
+    cell = max(cell, span / _MAX_CELLS_PER_AXIS, 1.0)
     # Counting sort of the gridded satellites into cells; cell-ordered copies of their
     # coordinates keep the inner loop on contiguous memory.
-    nq = grid_idx.size
-    nx = int((pos[:, 0].max() - origin[0]) / cell) + 1
-    ny = int((pos[:, 1].max() - origin[1]) / cell) + 1
-    nz = int((pos[:, 2].max() - origin[2]) / cell) + 1
+    nx = int((top[0] - origin[0]) / cell) + 1
+    ny = int((top[1] - origin[1]) / cell) + 1
+    nz = int((top[2] - origin[2]) / cell) + 1
     start = np.zeros(nx * ny * nz + 1, np.int64)
     cell_of = np.empty(nq, np.int64)
     for q in range(nq):
@@ -349,18 +381,15 @@ def _grid_kernel(r, pos, grid_idx, high, origin, cell, node_r, node_e, node_n, n
 
     m = node_r.shape[0]
     cap = 16 * m + 1024
-    o_node = np.empty(cap, np.int64)
-    o_sat = np.empty(cap, np.int64)
-    o_rng = np.empty(cap)
-    o_s = np.empty(cap)
-    o_e = np.empty(cap)
-    o_n = np.empty(cap)
+    o_node = np.empty(cap, np.int32)
+    o_sat = np.empty(cap, np.int32)
     g = 0
     hits = np.empty(r.shape[0], np.int64)
     for i in range(m):
         gx, gy, gz = node_r[i, 0], node_r[i, 1], node_r[i, 2]
         ux, uy, uz = node_u[i, 0], node_u[i, 1], node_u[i, 2]
         smin, rmax, d = sin_min[i], max_range[i], search[i]
+        smin2, rmax2 = smin * smin, rmax * rmax
         d2 = d * d
         h = 0
         x0 = max(math.floor((gx - d - origin[0]) / cell), 0)
@@ -388,17 +417,17 @@ def _grid_kernel(r, pos, grid_idx, high, origin, cell, node_r, node_e, node_n, n
                     c = base + cz
                     for q in range(start[c], start[c + 1]):
                         dx, dy, dz = cs_x[q] - gx, cs_y[q] - gy, cs_z[q] - gz
-                        rng = math.sqrt(dx * dx + dy * dy + dz * dz)
-                        if rng <= rmax and (dx * ux + dy * uy + dz * uz) / rng >= smin:
-                            hits[h] = cs_idx[q]
-                            h += 1
+                        rr = dx * dx + dy * dy + dz * dz
+                        up = dx * ux + dy * uy + dz * uz
+                        # branch-free append: write, then advance only if visible
+                        hits[h] = cs_idx[q]
+                        h += _passes(rr, up, rmax2, smin, smin2)
         for q in range(high.size):
             j = high[q]
             dx, dy, dz = r[j, 0] - gx, r[j, 1] - gy, r[j, 2] - gz
-            rng = math.sqrt(dx * dx + dy * dy + dz * dz)
-            if rng <= rmax and (dx * ux + dy * uy + dz * uz) / rng >= smin:
-                hits[h] = j
-                h += 1
+            hits[h] = j
+            h += _passes(dx * dx + dy * dy + dz * dz, dx * ux + dy * uy + dz * uz, rmax2, smin,
+                         smin2)
         if h == 0:
             continue
         # insertion sort of this node's hits by satellite index (tens of entries)
@@ -413,21 +442,25 @@ def _grid_kernel(r, pos, grid_idx, high, origin, cell, node_r, node_e, node_n, n
             cap = max(2 * cap, g + h)
             o_node = _grow(o_node, cap)
             o_sat = _grow(o_sat, cap)
-            o_rng = _grow(o_rng, cap)
-            o_s = _grow(o_s, cap)
-            o_e = _grow(o_e, cap)
-            o_n = _grow(o_n, cap)
-        ex, ey, ez = node_e[i, 0], node_e[i, 1], node_e[i, 2]
-        nxx, nxy, nxz = node_n[i, 0], node_n[i, 1], node_n[i, 2]
         for q in range(h):
-            j = hits[q]
-            dx, dy, dz = r[j, 0] - gx, r[j, 1] - gy, r[j, 2] - gz
-            rng = math.sqrt(dx * dx + dy * dy + dz * dz)
             o_node[g] = i
-            o_sat[g] = j
-            o_rng[g] = rng
-            o_s[g] = (dx * ux + dy * uy + dz * uz) / rng
-            o_e[g] = dx * ex + dy * ey + dz * ez
-            o_n[g] = dx * nxx + dy * nxy + dz * nxz
+            o_sat[g] = hits[q]
             g += 1
-    return o_node[:g], o_sat[:g], o_rng[:g], o_s[:g], o_e[:g], o_n[:g]
+    return o_node[:g], o_sat[:g]
+
+
+@numba.njit(cache=True, nogil=True)
+def _components(r, node, sat, node_r, node_e, node_n, node_u):  # pragma: no cover - numba
+    """Range, sin(elevation) and east/north components of the given (node, sat) links."""
+    k = node.size
+    rng, s, ee, nn = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
+    for q in range(k):
+        i, j = node[q], sat[q]
+        dx, dy, dz = r[j, 0] - node_r[i, 0], r[j, 1] - node_r[i, 1], r[j, 2] - node_r[i, 2]
+        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        rng[q] = d
+        s[q] = (dx * node_u[i, 0] + dy * node_u[i, 1] + dz * node_u[i, 2]) / d
+        ee[q] = dx * node_e[i, 0] + dy * node_e[i, 1] + dz * node_e[i, 2]
+        nn[q] = dx * node_n[i, 0] + dy * node_n[i, 1] + dz * node_n[i, 2]
+    return rng, s, ee, nn
+
