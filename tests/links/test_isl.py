@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orbemu import Time, propagate
+from orbemu import ElementSet, Time, propagate
 from orbemu.constants import C_M_S, EARTH_RADIUS_M
 from orbemu.errors import UsageError
 from orbemu.links import IslPlan, LinkKind, infer_planes, isl_lengths, isl_links, plus_grid
@@ -154,3 +154,20 @@ def test_plus_grid_on_real_starlink(starlink, starlink_itrf):
     np.testing.assert_allclose(isl_lengths(plan, teme), links.length_m, rtol=0, atol=1e-3)
     ref = isl_lengths(plan, r, method="reference")
     np.testing.assert_allclose(ref, links.length_m, rtol=0, atol=ONE_MILLIMETRE)
+
+
+def test_plus_grid_keeps_shells_apart_without_shell_numbers():
+    """Two designed shells joined with global plane numbers but no shell numbers: planes of
+    different inclination/altitude are never neighbours, and each shell wraps on itself."""
+    at = Time.parse(AT)
+    low = walker_shell(8, 6, 1, inclination_deg=53.0, alt_m=550e3, at=at, seed=1)
+    high = walker_shell(5, 7, 2, inclination_deg=70.0, alt_m=570e3, at=at, seed=2,
+                        first_satnum=95000)
+    sats = list(low.satrecs) + list(high.satrecs)
+    joined = ElementSet.from_satrecs(sats).with_structure(
+        np.r_[low.plane, high.plane + 8], np.r_[low.slot, high.slot])
+    plan = plus_grid(joined, at=at)
+    shell_of = np.r_[np.zeros(len(low), int), np.ones(len(high), int)]
+    assert np.all(shell_of[plan.pairs[:, 0]] == shell_of[plan.pairs[:, 1]])
+    assert np.all(plan.degree() == 4)
+    assert len(plan) == 2 * len(joined)

@@ -46,7 +46,7 @@ import numpy.typing as npt
 from orbemu.constants import C_M_S, EARTH_RADIUS_M, TAU
 from orbemu.errors import UsageError
 from orbemu.links.kinds import LinkKind
-from orbemu.links.planes import _argument_of_latitude, raan_at_rad
+from orbemu.links.planes import _argument_of_latitude, group_planes, raan_at_rad
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.propagation import propagate
 from orbemu.time import Time
@@ -249,23 +249,32 @@ def _isl_kernel(r, pairs, max_range, clear2):  # pragma: no cover - numba
 
 # ---- +Grid ---------------------------------------------------------------------------------------
 def _shell_ids(elements: ElementSet, plane: IntArray) -> IntArray:
-    """Shell of each satellite: planes grouped by mean inclination (0.1°) and altitude (10 km)."""
-    from orbemu.links.planes import _components
+    """Shell of each satellite with a plane.
 
+    The set's own ``shell`` numbers when it has them, each split further where its planes differ
+    in mean inclination or altitude (:func:`~orbemu.links.planes.group_planes`, the rule
+    :func:`~orbemu.links.planes.infer_planes` uses), so planes of different shells are never
+    treated as neighbours even when the set does not say which shell they belong to.
+    """
     shell = np.full(len(plane), -1, np.int32)
-    planes = np.unique(plane[plane >= 0])
+    known = plane >= 0
+    planes, inverse = np.unique(plane[known], return_inverse=True)
     if planes.size == 0:
         return shell
-    inc = np.degrees(elements.inclination_rad)
-    alt = elements.mean_altitude_m
-    c_inc = np.array([np.median(inc[plane == p]) for p in planes])
-    c_alt = np.array([np.median(alt[plane == p]) for p in planes])
-    close = (np.abs(c_inc[:, None] - c_inc[None]) <= 0.1) & \
-        (np.abs(c_alt[:, None] - c_alt[None]) <= 10e3)
-    ii, jj = np.nonzero(np.triu(close, 1))
-    comp = _components(len(planes), np.column_stack([ii, jj]).astype(np.int64))
-    lookup = dict(zip(planes.tolist(), comp.tolist(), strict=True))
-    shell[plane >= 0] = [lookup[int(p)] for p in plane[plane >= 0]]
+    inc = np.degrees(elements.inclination_rad)[known]
+    alt = elements.mean_altitude_m[known]
+    c_inc = np.array([np.median(inc[inverse == k]) for k in range(planes.size)])
+    c_alt = np.array([np.median(alt[inverse == k]) for k in range(planes.size)])
+    geometric = group_planes(c_inc, c_alt)
+    declared = getattr(elements, "shell", None)
+    if declared is None:
+        per_plane = np.zeros(planes.size, np.int64)
+    else:
+        d = np.asarray(declared, np.int64)[known]
+        per_plane = np.array([np.bincount(d[inverse == k] - d.min()).argmax() + d.min()
+                              for k in range(planes.size)])
+    _, label = np.unique(np.column_stack([per_plane, geometric]), axis=0, return_inverse=True)
+    shell[known] = label.reshape(-1)[inverse]
     return shell
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,7 @@ from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.propagation import propagate
 from orbemu.time import Time
 
-__all__ = ["PlaneStructure", "ShellSummary", "infer_planes", "raan_at_rad"]
+__all__ = ["PlaneStructure", "ShellSummary", "group_planes", "infer_planes", "raan_at_rad"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
@@ -114,7 +115,11 @@ class PlaneStructure:
         if len(elements) != self.plane.size:
             raise UsageError(f"structure is for {self.plane.size} satellites, set has "
                              f"{len(elements)}")
-        return elements.with_structure(self.plane, self.slot)
+        attach: Any = elements.with_structure
+        try:
+            return attach(self.plane, self.slot, shell=self.shell)
+        except TypeError:  # an ElementSet without shell numbers: plane/slot only
+            return attach(self.plane, self.slot)
 
     def summary(self) -> str:
         """A few lines for reports: shells, planes and satellites without a plane."""
@@ -231,6 +236,16 @@ def infer_planes(
                           shells=tuple(shells))
 
 
+def group_planes(inclination_deg: FloatArray, altitude_m: FloatArray,
+                 inclination_tol_deg: float = 0.1, altitude_tol_m: float = 10e3) -> IntArray:
+    """Shell label of each plane: single linkage of the planes' median inclination and altitude
+    (neighbours when ``(Δi/inclination_tol)² + (Δalt/altitude_tol)² <= 1``)."""
+    pts = np.column_stack([np.asarray(inclination_deg) / inclination_tol_deg,
+                           np.asarray(altitude_m) / altitude_tol_m])
+    pairs = cKDTree(pts).query_pairs(1.0, output_type="ndarray").astype(np.int64)
+    return _components(len(pts), pairs)
+
+
 def _number(members: list[npt.NDArray[np.int64]], inc: FloatArray, alt: FloatArray,
             raan: FloatArray, u: FloatArray, plane: IntArray, slot: IntArray, shell: IntArray,
             inclination_tol_deg: float, altitude_tol_m: float) -> list[ShellSummary]:
@@ -240,9 +255,7 @@ def _number(members: list[npt.NDArray[np.int64]], inc: FloatArray, alt: FloatArr
     c_inc = np.array([np.degrees(np.median(inc[m])) for m in members])
     c_alt = np.array([np.median(alt[m]) for m in members])
     c_raan = np.array([_circular_mean(raan[m]) for m in members])
-    pts = np.column_stack([c_inc / inclination_tol_deg, c_alt / altitude_tol_m])
-    pairs = cKDTree(pts).query_pairs(1.0, output_type="ndarray").astype(np.int64)
-    comp = _components(len(members), pairs)
+    comp = group_planes(c_inc, c_alt, inclination_tol_deg, altitude_tol_m)
     groups = [np.flatnonzero(comp == k) for k in range(comp.max() + 1)]
     groups.sort(key=lambda g: (float(np.mean(c_inc[g])), float(np.mean(c_alt[g]))))
     out: list[ShellSummary] = []
