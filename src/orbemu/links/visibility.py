@@ -56,7 +56,7 @@ _SEARCH_SLACK_M = 1_000.0
 #: Satellites above ``_HIGH_FACTOR`` × the 99th-percentile orbit radius are tested brute force.
 _HIGH_FACTOR = 1.1
 #: At most this many cells along each axis of the grid (memory and cache bound).
-_MAX_CELLS_PER_AXIS = 96
+_MAX_CELLS_PER_AXIS = 64
 #: Default cell edge as a fraction of the median search radius (measured best on Starlink).
 _DEFAULT_CELL_FRACTION = 1.25
 
