@@ -53,7 +53,8 @@ IntArray = npt.NDArray[np.int32]
 _VERTICAL_DEFLECTION_RAD = 0.2 * DEG
 #: Slack added to search radii so that rounding can never drop a candidate (metres).
 _SEARCH_SLACK_M = 1_000.0
-#: Satellites above ``_HIGH_FACTOR`` × the 99th-percentile orbit radius are tested brute force.
+#: Satellites above ``_HIGH_FACTOR`` × min(99th-percentile radius, 1.5 × median radius) are
+#: tested against every node instead of being gridded (GEO/MEO mixed into a LEO set).
 _HIGH_FACTOR = 1.1
 #: At most this many cells along each axis of the grid (memory and cache bound).
 _MAX_CELLS_PER_AXIS = 64
@@ -294,8 +295,9 @@ def _grid(na: _NodeArrays, r: FloatArray,
     if not good.any():
         return _finish(na, r, np.zeros(0, np.int32), np.zeros(0, np.int32))
     rad_good = radius[good] if not good.all() else radius
-    k = min(len(rad_good) - 1, int(0.99 * len(rad_good)))
-    r_cut = float(np.partition(rad_good, k)[k]) * _HIGH_FACTOR
+    k_med, k_99 = len(rad_good) // 2, min(len(rad_good) - 1, int(0.99 * len(rad_good)))
+    part = np.partition(rad_good, [k_med, k_99])
+    r_cut = _HIGH_FACTOR * min(float(part[k_99]), 1.5 * float(part[k_med]))
     in_grid = good & (radius <= r_cut)
     if in_grid.all():  # the usual case: no failed or far satellites, no copies
         grid_idx, high, pos = np.arange(len(r)), np.zeros(0, np.int64), r
