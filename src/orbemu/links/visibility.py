@@ -24,8 +24,9 @@ Two implementations give the same link set:
 - ``method="reference"``: every node against every satellite in numpy, in chunks of nodes. Slow;
   the definition the grid is tested against (identical link sets on real Starlink data).
 
-Both evaluate the same floating-point expressions in the same order, so they agree exactly
-except, in principle, for a satellite within one rounding error of a threshold.
+Both decide with the same test written on squared quantities (``|d|² <= max_range²``,
+``up >= 0 and up² >= sin²(min_elevation)·|d|²``; no square root or division) and compute the
+geometry of the kept pairs with one shared pass, so their outputs are identical bit for bit.
 """
 
 from __future__ import annotations
