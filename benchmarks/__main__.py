@@ -1,4 +1,4 @@
-"""Run every benchmark module of this package in turn (each has a ``main()``)."""
+"""Run every benchmark module of this package (each has a ``main()``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import pkgutil
 import benchmarks
 
 
-def main() -> None:
+def run_all() -> None:
     for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        print(f"== benchmarks.{info.name}", flush=True)
-        importlib.import_module(f"benchmarks.{info.name}").main()
+        module = importlib.import_module(f"benchmarks.{info.name}")
+        if hasattr(module, "main"):
+            print(f"== benchmarks.{info.name}")
+            module.main()
 
 
 if __name__ == "__main__":
-    main()
+    run_all()

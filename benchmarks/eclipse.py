@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._data import load_tle
+from orbemu import load_elements
 from orbemu.orbits.sun import find_eclipses
 from orbemu.time import Time
 
@@ -53,7 +53,7 @@ def _skyfield(sats, index):
 
 
 def main() -> None:
-    sats = load_tle("celestrak_starlink_2026-05-30.tle")
+    sats = load_elements("starlink")  # bundled CelesTrak snapshot of 2026-05-30
     find_eclipses(sats.select(slice(0, 20)), START, 3600 * 10**9)  # compile/warm up
     t = time.perf_counter()
     eclipses = find_eclipses(sats, START, DURATION_NS, model="point")

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from benchmarks._data import load_tle
+from orbemu import load_elements
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.passes import find_passes
 from orbemu.time import Time
@@ -89,7 +89,7 @@ def _case(sats, stations, n_baseline):
 
 
 def main() -> None:
-    sats = load_tle("celestrak_starlink_2026-05-30.tle")
+    sats = load_elements("starlink")  # bundled CelesTrak snapshot of 2026-05-30
     find_passes(sats.select(slice(0, 20)), STATIONS, START, 3600 * 10**9)  # compile/warm up
     _case(sats, STATIONS.select([0]), 50)
     _case(sats, STATIONS, 20)

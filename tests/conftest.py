@@ -12,18 +12,10 @@ ONE_MILLIMETRE = 1e-3
 ONE_SECOND_NS = 10**9
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _find_shared_data() -> Path:
-    # Next to the checkout, or next to one of its parents (git worktrees live one level deeper).
-    for base in REPO.parents:
-        if (base / "shared" / "data").is_dir():
-            return base / "shared" / "data"
-    return REPO.parent / "shared" / "data"
-
-
 #: Real data shared by the project (CelesTrak, cities, gateways); tests using it skip cleanly.
-SHARED_DATA = _find_shared_data()
+#: It sits beside the checkout (CI) or beside the folder of worktrees (``wt/<name>``).
+SHARED_DATA = next((p / "shared" / "data" for p in REPO.parents
+                    if (p / "shared" / "data").is_dir()), REPO.parent / "shared" / "data")
 
 
 @pytest.fixture
