@@ -3,6 +3,8 @@ forwarding tables."""
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -257,8 +259,7 @@ def test_failures_reroute_and_disconnect():
     a, b = int(path1[2]), int(path1[3])
     sched.add_isl(a, b, 100, 200)
     path2 = shortest_paths(build(150), [g0]).path(g0, g1)
-    assert not any({int(x), int(y)} == {a, b} for x, y in zip(path2[:-1], path2[1:],
-                                                                strict=True))
+    assert not any({int(x), int(y)} == {a, b} for x, y in itertools.pairwise(path2))
     # every satellite ground node 1 sees: no route to it
     for s in inst.gsl_sat[inst.gsl_node == 1]:
         sched.add_satellite(int(s), 300, 400)

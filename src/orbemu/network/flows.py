@@ -98,7 +98,7 @@ def _water_fill(
                 share = rem[a] / nact[a]
                 if share < inc:
                     inc = share
-                    arg_arc = a
+                    arg_arc = int(a)
         arg_flow = -1
         for f in range(n_f):
             if active[f] and demand[f] - level < inc:
@@ -177,5 +177,6 @@ def max_min_fair(
     active = reach & (n_arcs_of > 0) & (demand > 0)
     bottleneck = np.empty(n, dtype=np.int64)
     _water_fill(paths.arc_ptr, paths.arcs, demand, cap, active, rate, bottleneck)
-    load = np.bincount(paths.arcs, weights=np.repeat(rate, n_arcs_of), minlength=cap.shape[0])
+    load = np.asarray(np.bincount(paths.arcs, weights=np.repeat(rate, n_arcs_of),
+                                  minlength=cap.shape[0]), dtype=np.float64)
     return FlowAllocation(rate, demand, reach, bottleneck, load, cap)

@@ -47,8 +47,8 @@ IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
 
-#: The bucket width is the smallest arc weight, but at least max weight / this (bounds the
-#: number of buckets; narrower arcs are then handled by re-scanning, still exact).
+#: The bucket width is at least max weight / this (bounds the number of buckets; arcs lighter
+#: than the width are handled by re-scanning, still exact).
 _MAX_BUCKETS = 4096
 
 
@@ -99,7 +99,7 @@ def _sssp_buckets(
             if dv < dist[v]:
                 dist[v] = dv
                 parc[v] = a
-                nbk = np.int64(dv * inv_delta)
+                nbk = int(dv * inv_delta)
                 if nbk < cur:
                     nbk = cur
                 s = nbk & mask
@@ -293,6 +293,23 @@ def _weights(topology: Topology, metric: Metric) -> FloatArray:
     raise UsageError(f"metric must be 'delay' or 'hops', got {metric!r}")
 
 
+def _bucket_width(w: FloatArray) -> tuple[float, int]:
+    """Bucket width and (power-of-two) number of buckets for weights ``w``.
+
+    The width is the 5th percentile of the arc weights (estimated on a sample): wide enough
+    that few buckets are scanned empty, narrow enough that few arcs (those lighter than the
+    width) cause re-scans. Never below the lightest arc nor below max/_MAX_BUCKETS.
+    """
+    finite = w[np.isfinite(w)]
+    if not finite.size:
+        return 1.0, 4
+    wmax = float(finite.max())
+    sample = finite[:: max(1, finite.size // 4096)]
+    low = float(np.partition(sample, sample.size // 20)[sample.size // 20])
+    delta = max(low, float(finite.min()), wmax / _MAX_BUCKETS)
+    return delta, 1 << (int(wmax / delta) + 2).bit_length()
+
+
 def _check_sources(topology: Topology, sources: npt.ArrayLike) -> IntArray:
     src = np.atleast_1d(np.asarray(sources))
     if src.ndim != 1 or (src.size and src.dtype.kind not in "iu"):
@@ -328,14 +345,7 @@ def shortest_paths(
     src = _check_sources(topology, sources)
     w = _weights(topology, metric)
     n = topology.n_nodes
-    finite = w[np.isfinite(w)]
-    if finite.size:
-        wmax = float(finite.max())
-        wmin = float(finite.min())
-        delta = max(wmin, wmax / _MAX_BUCKETS)
-        nb = 1 << (int(wmax / delta) + 2).bit_length()
-    else:
-        delta, nb = 1.0, 4
+    delta, nb = _bucket_width(w)
     dist = np.empty((src.size, n), dtype=np.float64)
     parc = np.empty((src.size, n), dtype=np.int32)
     row_end = topology.indptr[1:] if relay else topology.sat_arcs_end
