@@ -350,3 +350,25 @@ def test_empty_sources_and_no_links():
     r = shortest_paths(topo, [3])
     assert np.isinf(r.dist[0, [0, 1, 2, 4]]).all() and r.dist[0, 3] == 0
     assert len(shortest_paths(topo, np.zeros(0, dtype=np.int64)).paths()) == 0
+
+
+def test_pathset_with_unreachable_pairs_between_reachable_ones():
+    _, topo, _ = relay_instant()
+    r = shortest_paths(topo, [8, 9, 10, 1])
+    ps = r.paths()
+    assert len(ps) == 12
+    expect_reach = {(8, 9): False, (9, 8): False, (8, 10): True, (10, 8): True,
+                    (9, 10): True, (10, 9): True, (8, 1): True, (1, 8): True,
+                    (9, 1): False, (1, 9): False, (10, 1): True, (1, 10): True}
+    for i in range(len(ps)):
+        key = (int(ps.src[i]), int(ps.dst[i]))
+        assert ps.reachable[i] == expect_reach[key], key
+        nodes, arcs = ps.path(i), ps.path_arcs(i)
+        if not ps.reachable[i]:
+            assert nodes.size == arcs.size == 0 and ps.hops[i] == -1
+            assert np.isinf(ps.delay_s[i]) and ps.bottleneck_bps[i] == 0
+            continue
+        assert nodes[0] == ps.src[i] and nodes[-1] == ps.dst[i]
+        np.testing.assert_array_equal(topo.tail[arcs], nodes[:-1])
+        np.testing.assert_array_equal(topo.indices[arcs], nodes[1:])
+    np.testing.assert_array_equal(r.path(10, 8), [10, 2, 1, 0, 8])

@@ -257,29 +257,65 @@ def _walk(
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_paths(
-    tail: Any, parc: Any, rows: Any, srcs: Any, dsts: Any, node_ptr: Any, arc_ptr: Any,
-    nodes: Any, arcs: Any,
-) -> None:  # pragma: no cover - numba
-    """Write each reachable pair's nodes (src..dst) and arcs into flat arrays."""
-    for i in range(rows.shape[0]):
-        lo = node_ptr[i]
-        hi = node_ptr[i + 1]
-        if hi == lo:
-            continue
+def _extract(
+    tail: Any, head: Any, parc: Any, rows: Any, srcs: Any, dsts: Any, delay: Any, cap: Any,
+) -> tuple[Any, Any, Any, Any, Any, Any, Any]:  # pragma: no cover - numba
+    """Walk every pair's tree path once (dst back to src) and write, per pair: hops (-1 if
+    unreachable), summed delay, min capacity, and the flat node and arc lists (src first)."""
+    n = rows.shape[0]
+    hops = np.empty(n, dtype=np.int64)
+    delay_sum = np.empty(n, dtype=np.float64)
+    bottleneck = np.empty(n, dtype=np.float64)
+    arc_ptr = np.zeros(n + 1, dtype=np.int64)
+    node_ptr = np.zeros(n + 1, dtype=np.int64)
+    buf = np.empty(max(16, 32 * n), dtype=np.int32)  # arcs, dst-first per pair; grows
+    used = 0
+    for i in range(n):
         r = rows[i]
         v = dsts[i]
-        j = hi - 1
-        k = arc_ptr[i + 1] - 1
-        while True:
-            nodes[j] = v
-            if v == srcs[i]:
-                break
+        s = srcs[i]
+        h = 0
+        d = 0.0
+        b = np.inf
+        if v != s and parc[r, v] < 0:
+            hops[i] = -1
+            delay_sum[i] = np.inf
+            bottleneck[i] = 0.0
+            arc_ptr[i + 1] = arc_ptr[i]
+            node_ptr[i + 1] = node_ptr[i]
+            continue
+        while v != s:
             a = parc[r, v]
-            arcs[k] = a
-            k -= 1
+            if used == buf.shape[0]:
+                bigger = np.empty(2 * buf.shape[0], dtype=np.int32)
+                bigger[:used] = buf[:used]
+                buf = bigger
+            buf[used] = a
+            used += 1
+            d += delay[a]
+            if cap[a] < b:
+                b = cap[a]
             v = tail[a]
-            j -= 1
+            h += 1
+        hops[i] = h
+        delay_sum[i] = d
+        bottleneck[i] = b
+        arc_ptr[i + 1] = arc_ptr[i] + h
+        node_ptr[i + 1] = node_ptr[i] + h + 1
+    arcs = np.empty(used, dtype=np.int32)
+    nodes = np.empty(node_ptr[n], dtype=np.int32)
+    for i in range(n):
+        lo = arc_ptr[i]
+        h = arc_ptr[i + 1] - lo
+        if hops[i] < 0:
+            continue
+        k = node_ptr[i]
+        nodes[k] = srcs[i]
+        for j in range(h):
+            a = buf[lo + h - 1 - j]
+            arcs[lo + j] = a
+            nodes[k + 1 + j] = head[a]
+    return hops, delay_sum, bottleneck, node_ptr, nodes, arc_ptr, arcs
 
 
 # ------------------------------------------------------------------------------------------------
@@ -524,21 +560,12 @@ class Routes:
                                  f"{d.shape}")
         rows = self._rows(s)
         d = self._dsts(d)
-        hops, delay, bneck = (np.empty(s.size, dtype=np.int64), np.empty(s.size),
-                              np.empty(s.size))
-        _walk(self.topology.tail, self.pred_arc, rows, s, d, self.topology.delay_s,
-              self.topology.capacity_bps, hops, delay, bneck)
+        topo = self.topology
+        hops, delay, bneck, node_ptr, nodes, arc_ptr, arcs = _extract(
+            topo.tail, topo.indices, self.pred_arc, rows, s, d, topo.delay_s, topo.capacity_bps)
         reach = hops >= 0
-        if self.metric == "delay":
+        if self.metric == "delay":  # the exact tree distance (same value, summed src first)
             delay = self.dist[rows, d]
-        node_ptr = np.zeros(s.size + 1, dtype=np.int64)
-        np.cumsum(np.where(reach, hops + 1, 0), out=node_ptr[1:])
-        arc_ptr = np.zeros(s.size + 1, dtype=np.int64)
-        np.cumsum(np.where(reach, hops, 0), out=arc_ptr[1:])
-        nodes = np.empty(int(node_ptr[-1]), dtype=np.int32)
-        arcs = np.empty(int(arc_ptr[-1]), dtype=np.int32)
-        _fill_paths(self.topology.tail, self.pred_arc, rows, s, d, node_ptr, arc_ptr, nodes,
-                    arcs)
         return PathSet(s, d, reach, delay, hops, bneck, node_ptr, nodes, arc_ptr, arcs)
 
     def forwarding_table(self) -> ForwardingTable:
