@@ -1,8 +1,10 @@
 """A realistic synthetic network instant for the routing benchmark (no data files needed).
 
-Five Walker-like shells (10,412 satellites) with +Grid ISLs (20,824 links) and 1,000 ground
-nodes each linked to its 10 nearest satellites. Geometry is a frozen inertial snapshot: good
-enough for link lengths of the right size; not an orbit model.
+Six Walker-like shells (10,412 satellites) with +Grid ISLs (20,824 links), joined into one
+connected graph by linking every 10th satellite to the nearest satellite of the next shell
+(1,041 more links, so every tree spans every satellite: the worst case for routing), and 1,000
+ground nodes each linked to its 10 nearest satellites. Geometry is a frozen inertial snapshot:
+good enough for link lengths of the right size; not an orbit model.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def starlink_like(n_ground: int = 1000, links_per_ground: int = 10, seed: int = 
         pos.append(shell_positions(planes, per_plane, inc, alt, f))
         pairs.append(plus_grid(planes, per_plane, off))
         off += planes * per_plane
+    bounds = np.cumsum([0] + [p * s for p, s, *_ in SHELLS])
+    for k in range(len(SHELLS) - 1):  # bridges between consecutive shells
+        mine = np.arange(bounds[k], bounds[k + 1], 10)
+        nxt = pos[k + 1]
+        _, j = cKDTree(nxt).query(pos[k][mine - bounds[k]])
+        pairs.append(np.stack([mine, bounds[k + 1] + j], 1))
     sat = np.concatenate(pos)
     isl = np.concatenate(pairs)
     isl_len = np.linalg.norm(sat[isl[:, 0]] - sat[isl[:, 1]], axis=1)

@@ -1,8 +1,9 @@
 """Shortest paths over a :class:`~orbemu.network.topology.Topology`, and forwarding tables.
 
 :func:`shortest_paths` computes one shortest-path tree per source node, by propagation delay
-(default) or by hop count, with a bucket-queue Dijkstra in numba (about 2 µs per 100 arcs). The
-result is a :class:`Routes`: distances and predecessors ``(n_sources, n_nodes)``, from which
+(default) or by hop count, with a bucket-queue Dijkstra in numba (a quarter to a third of a
+millisecond per tree over a 10,000-satellite +Grid; see BENCHMARKS.md). The result is a
+:class:`Routes`: distances and predecessors ``(n_sources, n_nodes)``, from which
 paths, one-way delays, RTTs, hop counts and bottleneck capacities are read for single pairs or,
 vectorized, for many pairs at once (:meth:`Routes.paths`).
 
@@ -192,7 +193,7 @@ def _all_trees(
     n = dist.shape[1]
     nxt = np.empty(n, dtype=np.int32)
     prv = np.empty(n, dtype=np.int32)
-    slot_of = np.full(n, -1, dtype=np.int64)  # every queued node is popped: stays -1
+    slot_of = np.full(n, -1, dtype=np.int32)  # every queued node is popped: stays -1
     head = np.empty(nb, dtype=np.int32)
     for k in range(sources.shape[0]):
         src = sources[k]
@@ -384,8 +385,10 @@ def shortest_paths(
     delta, nb = _bucket_width(w)
     dist = np.empty((src.size, n), dtype=np.float64)
     parc = np.empty((src.size, n), dtype=np.int32)
-    row_end = topology.indptr[1:] if relay else topology.sat_arcs_end
-    _all_trees(topology.indptr, row_end, topology.indices, w, topology.twin, topology.n_sats,
+    # int32 row bounds keep the kernel's working set (~1 MB at 10k satellites) in L2
+    indptr = topology.indptr.astype(np.int32)
+    row_end = indptr[1:] if relay else topology.sat_arcs_end.astype(np.int32)
+    _all_trees(indptr, row_end, topology.indices, w, topology.twin, topology.n_sats,
                relay, src, 1.0 / delta, nb, _method == "heap", dist, parc)
     for arr in (dist, parc):
         arr.setflags(write=False)
