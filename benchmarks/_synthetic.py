@@ -1,10 +1,11 @@
 """A realistic synthetic network instant for the routing benchmark (no data files needed).
 
-Six Walker-like shells (10,412 satellites) with +Grid ISLs (20,824 links), joined into one
-connected graph by linking every 10th satellite to the nearest satellite of the next shell
-(1,041 more links, so every tree spans every satellite: the worst case for routing), and 1,000
-ground nodes each linked to its 10 nearest satellites. Geometry is a frozen inertial snapshot:
-good enough for link lengths of the right size; not an orbit model.
+Six Walker-like shells (10,412 satellites) with +Grid ISLs (20,824 links) and 1,000 ground
+nodes each linked to its 10 nearest satellites. Shells are not linked to each other (a tree
+spans the shells its source sees, ~76% of the satellites), unless ``bridges=True``: every 10th
+satellite is then linked to the nearest satellite of the next shell (1,041 more links, and
+every tree spans every satellite: the worst case for routing). Geometry is a frozen inertial
+snapshot: good enough for link lengths of the right size; not an orbit model.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def plus_grid(planes: int, per_plane: int, offset: int = 0) -> np.ndarray:
         [np.stack([me.ravel(), intra.ravel()], 1), np.stack([me.ravel(), inter.ravel()], 1)])
 
 
-def starlink_like(n_ground: int = 1000, links_per_ground: int = 10, seed: int = 1):
+def starlink_like(n_ground: int = 1000, links_per_ground: int = 10, seed: int = 1,
+                  bridges: bool = False):
     """(sat_pos (n,3), isl_pairs (k,2), isl_length_m (k,), gsl_node, gsl_sat, gsl_length_m)."""
     pos, pairs, off = [], [], 0
     for planes, per_plane, inc, alt, f in SHELLS:
@@ -57,7 +59,7 @@ def starlink_like(n_ground: int = 1000, links_per_ground: int = 10, seed: int = 
         pairs.append(plus_grid(planes, per_plane, off))
         off += planes * per_plane
     bounds = np.cumsum([0] + [p * s for p, s, *_ in SHELLS])
-    for k in range(len(SHELLS) - 1):  # bridges between consecutive shells
+    for k in range(len(SHELLS) - 1 if bridges else 0):  # links between consecutive shells
         mine = np.arange(bounds[k], bounds[k + 1], 10)
         nxt = pos[k + 1]
         _, j = cKDTree(nxt).query(pos[k][mine - bounds[k]])

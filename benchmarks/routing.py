@@ -1,6 +1,7 @@
 """Routing benchmark: one network step of a Starlink-sized constellation.
 
-    python -m benchmarks.routing            # synthetic +Grid (10,412 sats, 20,824 ISLs)
+    python -m benchmarks.routing            # synthetic +Grid (10,412 sats, 20,824 ISLs),
+                                            # per-shell and with shells linked
     python -m benchmarks.routing --real     # also the real CelesTrak Starlink snapshot
                                             # (needs ../shared/data; ISLs = 3 nearest)
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._synthetic import starlink_like
-from orbemu.network import TopologyBuilder, shortest_paths
+from orbemu.network import TopologyBuilder, forwarding_changes, max_min_fair, shortest_paths
 from orbemu.network.routing import reference_shortest_paths
 
 N_SOURCES = 100
@@ -124,6 +125,9 @@ def run(name: str, arrays) -> None:
     t_heap = best_ms(lambda: shortest_paths(topo, src, _method="heap"), 3)
     t_hops = best_ms(lambda: shortest_paths(topo, src, metric="hops"))
     t_paths = best_ms(lambda: routes.paths())
+    table = routes.forwarding_table()
+    t_fwd = best_ms(lambda: forwarding_changes(table, routes.forwarding_table()), 3)
+    t_flows = best_ms(lambda: max_min_fair(pairs, 1e8, topo.capacity_bps), 3)
     graph = topo.to_scipy()
     from scipy.sparse.csgraph import dijkstra
 
@@ -143,6 +147,8 @@ def run(name: str, arrays) -> None:
         ("numba, hop-count metric", t_hops, ""),
         (f"{n_pairs} paths (delay, hops, bottleneck, nodes)", t_paths, ""),
         ("network step total (refill + trees + paths)", step, ""),
+        ("forwarding tables (100 dests) + changes", t_fwd, ""),
+        (f"max-min fair rates of {n_pairs} flows", t_flows, ""),
         ("scipy dijkstra, prebuilt graph, no ground rule", t_scipy,
          f"numba {t_scipy / t_numba:.1f}x faster"),
         ("scipy reference with ground rule", t_scipy_rule,
@@ -156,6 +162,7 @@ def run(name: str, arrays) -> None:
     ok = pairs.reachable
     print(f"(networkx: {per_pair_s * 1e3:.0f} ms per pair + {nx_build_s * 1e3:.0f} ms graph "
           f"build; max relative distance difference numba vs scipy: {err:.1e}; "
+          f"satellites reached per tree: {np.isfinite(routes.dist[:, :topo.n_sats]).mean():.0%}; "
           f"pairs reachable: {ok.mean():.1%}, mean hops {pairs.hops[ok].mean():.1f}, "
           f"mean RTT {1e3 * pairs.rtt_s[ok].mean():.1f} ms)")
 
@@ -167,7 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"# Routing benchmark — {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}")
-    run("synthetic +Grid shells", starlink_like())
+    run("synthetic +Grid, shells not linked to each other", starlink_like())
+    run("synthetic +Grid, shells linked (every tree spans all satellites)",
+        starlink_like(bridges=True))
     if args.real:
         if (SHARED / "tle").is_dir():
             run("real Starlink snapshot (kNN ISLs, catalogue numbering)", real_starlink())

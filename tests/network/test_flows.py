@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from orbemu.errors import UsageError
 from orbemu.network import max_min_fair, shortest_paths
+from orbemu.network.flows import reference_max_min_fair
 from orbemu.network.routing import PathSet
 
 from ._graphs import torus
@@ -133,3 +134,32 @@ def test_flows_on_real_routes():
     assert np.unique(np.round(alloc.rate_bps)).size > 3
     assert alloc.rate_bps.max() <= 1e8 * (1 + REL)
     assert np.all(alloc.arc_load_bps <= topo.capacity_bps * (1 + REL))
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_arcs=st.integers(1, 30), n_flows=st.integers(1, 60))
+def test_numba_equals_numpy_reference(seed, n_arcs, n_flows):
+    rng = np.random.default_rng(seed)
+    cap = rng.choice([0.0, 1.0, 5.0], n_arcs) + rng.uniform(0, 10, n_arcs)
+    flows = [list(rng.choice(n_arcs, rng.integers(1, min(n_arcs, 6) + 1), replace=False))
+             for _ in range(n_flows)]
+    demand = np.where(rng.random(n_flows) < 0.3, np.inf, rng.uniform(0, 5, n_flows))
+    reach = rng.random(n_flows) < 0.9
+    ps = pathset(flows, reach)
+    alloc = max_min_fair(ps, demand, cap)
+    np.testing.assert_allclose(alloc.rate_bps, reference_max_min_fair(ps, demand, cap),
+                               rtol=REL, atol=1e-12)
+    assert_max_min_fair(alloc, ps)
+
+
+def test_numba_equals_numpy_reference_on_routes():
+    inst = torus(planes=12, per_plane=12, ground_latlon=[(la, lo) for la in (-40, 0, 35, 50)
+                                                          for lo in (-120, -30, 20, 100)])
+    topo = inst.builder(gsl_capacity_bps=5e8).build(inst.isl_length_m, inst.gsl_node,
+                                                     inst.gsl_sat, inst.gsl_length_m)
+    ps = shortest_paths(topo, topo.ground_node_index(np.arange(inst.n_ground))).paths()
+    demand = np.random.default_rng(2).uniform(1e7, 2e8, len(ps))
+    alloc = max_min_fair(ps, demand, topo.capacity_bps)
+    np.testing.assert_allclose(alloc.rate_bps,
+                               reference_max_min_fair(ps, demand, topo.capacity_bps), rtol=REL)
+    assert_max_min_fair(alloc, ps)
