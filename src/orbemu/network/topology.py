@@ -167,7 +167,7 @@ class FailureSchedule:
         self.n_sats = int(n_sats)
         self.n_ground = int(n_ground)
         pairs = _check_pairs(isl_pairs, self.n_sats)
-        self._isl_row = _pair_lookup(pairs, self.n_sats)
+        self._isl_row = _pair_lookup(pairs)
         self.n_isl = int(pairs.shape[0])
         # per kind: lists of (index, start_ns, end_ns); turned into arrays lazily
         self._events: dict[str, list[tuple[int, int, int]]] = {"sat": [], "isl": [], "ground": []}
@@ -259,7 +259,7 @@ def _check_pairs(isl_pairs: npt.ArrayLike, n_sats: int) -> IntArray:
     return pairs
 
 
-def _pair_lookup(pairs: IntArray, n_sats: int) -> dict[tuple[int, int], int]:
+def _pair_lookup(pairs: IntArray) -> dict[tuple[int, int], int]:
     lo = np.minimum(pairs[:, 0], pairs[:, 1]).tolist()
     hi = np.maximum(pairs[:, 0], pairs[:, 1]).tolist()
     return {(a, b): i for i, (a, b) in enumerate(zip(lo, hi, strict=True))}
