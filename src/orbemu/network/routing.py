@@ -319,6 +319,15 @@ def _extract(
     return hops, delay_sum, bottleneck, node_ptr, nodes, arc_ptr, arcs
 
 
+@numba.njit(cache=True, nogil=True)
+def _tails(tail: Any, parc: Any, out: Any) -> None:  # pragma: no cover - numba
+    """``out = tail[parc]`` where ``parc >= 0``, else -1 (2-D)."""
+    for k in range(parc.shape[0]):
+        for v in range(parc.shape[1]):
+            a = parc[k, v]
+            out[k, v] = tail[a] if a >= 0 else -1
+
+
 # ------------------------------------------------------------------------------------------------
 # public API
 # ------------------------------------------------------------------------------------------------
@@ -471,8 +480,8 @@ class Routes:
     def pred(self) -> Int32Array:
         """(n_sources, n_nodes) int32 previous node on the path from the source (-1 at the
         source and where unreachable)."""
-        pred = np.where(self.pred_arc >= 0, self.topology.tail[self.pred_arc], -1)
-        pred = pred.astype(np.int32)
+        pred = np.empty_like(self.pred_arc)
+        _tails(self.topology.tail, self.pred_arc, pred)
         pred.setflags(write=False)
         return pred
 
@@ -601,7 +610,8 @@ def forwarding_changes(prev: ForwardingTable, cur: ForwardingTable) -> int:
     if (prev.next_hop.shape != cur.next_hop.shape
             or not np.array_equal(prev.destinations, cur.destinations)):
         raise UsageError("forwarding tables compare only for the same nodes and destinations")
-    return int(np.count_nonzero(prev.next_hop != cur.next_hop))
+    # tables read from Routes are transposed views: compare in memory order
+    return int(np.count_nonzero(prev.next_hop.T != cur.next_hop.T))
 
 
 def reference_shortest_paths(
