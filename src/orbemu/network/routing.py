@@ -259,17 +259,22 @@ def _walk(
 
 @numba.njit(cache=True, nogil=True)
 def _extract(
-    tail: Any, head: Any, parc: Any, rows: Any, srcs: Any, dsts: Any, delay: Any, cap: Any,
+    tail: Any, parc: Any, rows: Any, srcs: Any, dsts: Any, delay: Any, cap: Any,
 ) -> tuple[Any, Any, Any, Any, Any, Any, Any]:  # pragma: no cover - numba
     """Walk every pair's tree path once (dst back to src) and write, per pair: hops (-1 if
-    unreachable), summed delay, min capacity, and the flat node and arc lists (src first)."""
+    unreachable), summed delay, min capacity, and the flat node and arc lists (src first).
+
+    The walk writes arcs and nodes dst-first into scratch buffers; a sequential pass then
+    reverses each pair into place (no second random walk)."""
     n = rows.shape[0]
     hops = np.empty(n, dtype=np.int64)
     delay_sum = np.empty(n, dtype=np.float64)
     bottleneck = np.empty(n, dtype=np.float64)
     arc_ptr = np.zeros(n + 1, dtype=np.int64)
     node_ptr = np.zeros(n + 1, dtype=np.int64)
-    buf = np.empty(max(16, 32 * n), dtype=np.int32)  # arcs, dst-first per pair; grows
+    size = max(16, 24 * n)
+    abuf = np.empty(size, dtype=np.int32)  # arcs, dst-first per pair; grows
+    nbuf = np.empty(size, dtype=np.int32)  # node each arc leads to (its head)
     used = 0
     for i in range(n):
         r = rows[i]
@@ -287,11 +292,15 @@ def _extract(
             continue
         while v != s:
             a = parc[r, v]
-            if used == buf.shape[0]:
-                bigger = np.empty(2 * buf.shape[0], dtype=np.int32)
-                bigger[:used] = buf[:used]
-                buf = bigger
-            buf[used] = a
+            if used == abuf.shape[0]:
+                bigger = np.empty(2 * used, dtype=np.int32)
+                bigger[:used] = abuf[:used]
+                abuf = bigger
+                bigger = np.empty(2 * used, dtype=np.int32)
+                bigger[:used] = nbuf[:used]
+                nbuf = bigger
+            abuf[used] = a
+            nbuf[used] = v
             used += 1
             d += delay[a]
             if cap[a] < b:
@@ -306,16 +315,15 @@ def _extract(
     arcs = np.empty(used, dtype=np.int32)
     nodes = np.empty(node_ptr[n], dtype=np.int32)
     for i in range(n):
-        lo = arc_ptr[i]
-        h = arc_ptr[i + 1] - lo
         if hops[i] < 0:
             continue
+        lo = arc_ptr[i]
+        h = arc_ptr[i + 1] - lo
         k = node_ptr[i]
         nodes[k] = srcs[i]
         for j in range(h):
-            a = buf[lo + h - 1 - j]
-            arcs[lo + j] = a
-            nodes[k + 1 + j] = head[a]
+            arcs[lo + j] = abuf[lo + h - 1 - j]
+            nodes[k + 1 + j] = nbuf[lo + h - 1 - j]
     return hops, delay_sum, bottleneck, node_ptr, nodes, arc_ptr, arcs
 
 
@@ -574,7 +582,7 @@ class Routes:
         d = self._dsts(d)
         topo = self.topology
         hops, delay, bneck, node_ptr, nodes, arc_ptr, arcs = _extract(
-            topo.tail, topo.indices, self.pred_arc, rows, s, d, topo.delay_s, topo.capacity_bps)
+            topo.tail, self.pred_arc, rows, s, d, topo.delay_s, topo.capacity_bps)
         reach = hops >= 0
         if self.metric == "delay":  # the exact tree distance (same value, summed src first)
             delay = self.dist[rows, d]
