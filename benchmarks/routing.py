@@ -3,7 +3,7 @@
     python -m benchmarks.routing            # synthetic +Grid (10,412 sats, 20,824 ISLs),
                                             # per-shell and with shells linked
     python -m benchmarks.routing --real     # also the real CelesTrak Starlink snapshot
-                                            # (needs ../shared/data; ISLs = 3 nearest)
+                                            # through links (needs ../shared/data)
 
 Graph: satellites with ISLs, 1,000 ground nodes each linked to its 10 nearest satellites.
 Work: refill the topology, shortest-path trees (by delay, no ground transit) from 100 ground
@@ -27,7 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._synthetic import starlink_like
-from orbemu.network import TopologyBuilder, forwarding_changes, max_min_fair, shortest_paths
+from orbemu.links import LinkKind
+from orbemu.network import (
+    Topology,
+    TopologyBuilder,
+    forwarding_changes,
+    max_min_fair,
+    shortest_paths,
+)
 from orbemu.network.routing import reference_shortest_paths
 
 N_SOURCES = 100
@@ -50,35 +57,38 @@ def best_ms(fn: Callable[[], object], repeat: int = 11) -> float:
     return 1e3 * min(times)
 
 
-def real_starlink(n_ground: int = 1000, links_per_ground: int = 10):
-    """The CelesTrak Starlink snapshot at its median epoch (TEME), ISLs to the 3 nearest
-    satellites, 1,000 cities linked to their 10 nearest satellites. Catalogue numbering."""
-    from scipy.spatial import cKDTree
-    from sgp4.api import Satrec, SatrecArray
+def real_starlink(links_per_ground: int = 10):
+    """The CelesTrak Starlink snapshot (10,395 satellites) at 2026-05-30T12:00Z in ITRF, the
+    +Grid plan of ``links.plus_grid`` over the inferred planes, and Hypatia's 1,000 cities
+    (25° minimum elevation) each linked to its ``links_per_ground`` nearest visible satellites
+    (``links.select_links``). Returns (builder, isl_links, ground_links)."""
+    from sgp4.api import Satrec
 
-    from orbemu.constants import EARTH_RADIUS_M
+    from orbemu import ElementSet, GroundNodes, Time, propagate
+    from orbemu.links import (
+        OPTICAL_ISL,
+        ground_links,
+        infer_planes,
+        isl_links,
+        plus_grid,
+        select_links,
+    )
 
-    lines = (SHARED / "tle" / "celestrak_starlink_2026-05-30.tle").read_text().splitlines()
+    lines = [ln for ln in (SHARED / "tle" / "celestrak_starlink_2026-05-30.tle").read_text()
+             .splitlines() if ln.strip()]
     sats = [Satrec.twoline2rv(lines[i + 1], lines[i + 2]) for i in range(0, len(lines) - 2, 3)]
-    jd = np.median([s.jdsatepoch + s.jdsatepochF for s in sats])
-    err, r, _ = SatrecArray(sats).sgp4(np.array([np.floor(jd)]), np.array([jd % 1]))
-    pos = r[:, 0, :] * 1e3
-    ok = (err[:, 0] == 0) & np.all(np.isfinite(pos), axis=1)
-    pos[~ok] = 1e12 + np.arange((~ok).sum())[:, None]  # far away: no links
-    tree = cKDTree(pos)
-    _, idx = tree.query(pos, k=4)
-    pairs = np.stack([np.repeat(np.arange(len(pos)), 3), idx[:, 1:].ravel()], 1)
-    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
-    pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
-    isl_len = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
-    city = np.loadtxt(SHARED / "ground" / "hypatia_cities_top1000.basic.txt", delimiter=",",
-                      usecols=(2, 3))[:n_ground]
-    lat, lon = np.radians(city[:, 0]), np.radians(city[:, 1])
-    gnd = EARTH_RADIUS_M * np.stack(
-        [np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
-    dist, gidx = tree.query(gnd, k=links_per_ground)
-    gsl_node = np.repeat(np.arange(len(gnd)), links_per_ground)
-    return pos, pairs, isl_len, gsl_node, gidx.ravel(), dist.ravel()
+    elements = ElementSet.from_satrecs(sats, names=[lines[i].strip()
+                                                    for i in range(0, len(lines) - 2, 3)])
+    rows = [ln.split(",") for ln in (SHARED / "ground" / "hypatia_cities_top1000.basic.txt")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    nodes = GroundNodes.from_arrays([r[1] for r in rows], [float(r[2]) for r in rows],
+                                    [float(r[3]) for r in rows], min_elevation_deg=25.0)
+    t = Time.parse("2026-05-30T12:00:00Z")
+    r = propagate(elements, Time(t.ns.reshape(1)), frame="ITRF").position_m[:, 0, :]
+    structured = infer_planes(elements, t).apply(elements)
+    plan = plus_grid(structured, at=t, max_range_m=OPTICAL_ISL.max_range_m)
+    gsl = select_links(ground_links(nodes, r), "nearest", max_per_node=links_per_ground)
+    return TopologyBuilder.from_plan(plan, len(nodes)), isl_links(plan, r), gsl
 
 
 def networkx_per_pair_s(topo, sources, n_pairs: int = 5) -> tuple[float, float]:
@@ -104,15 +114,14 @@ def networkx_per_pair_s(topo, sources, n_pairs: int = 5) -> tuple[float, float]:
     return (time.process_time() - t0) / done, build_s
 
 
-def run(name: str, arrays) -> None:
-    sat, isl, isl_len, gsl_node, gsl_sat, gsl_len = arrays
-    n_ground = int(gsl_node.max()) + 1
-    builder = TopologyBuilder(len(sat), n_ground, isl)
-    topo = builder.build(isl_len, gsl_node, gsl_sat, gsl_len)
+def run(name: str, builder: TopologyBuilder, refill: Callable[[], Topology]) -> None:
+    topo = refill()
+    n_ground = topo.n_ground
     src = topo.ground_node_index(np.random.default_rng(0).choice(n_ground, N_SOURCES,
                                                                  replace=False))
-    print(f"\n## {name}: {topo.n_sats} satellites, {len(isl)} ISLs, {n_ground} ground nodes, "
-          f"{len(gsl_node)} ground links ({topo.n_arcs} arcs); {N_SOURCES} sources")
+    n_gsl = int(np.count_nonzero(topo.kind == LinkKind.GSL)) // 2
+    print(f"\n## {name}: {topo.n_sats} satellites, {builder.n_isl} ISLs, {n_ground} ground "
+          f"nodes, {n_gsl} ground links ({topo.n_arcs} arcs); {N_SOURCES} sources")
 
     # correctness in the same run: identical distances
     routes = shortest_paths(topo, src)
@@ -122,7 +131,7 @@ def run(name: str, arrays) -> None:
     err = np.max(np.abs(routes.dist[fin] - d_ref[fin]) / d_ref[fin].clip(1e-300))
     pairs = routes.paths()
 
-    t_build = best_ms(lambda: builder.build(isl_len, gsl_node, gsl_sat, gsl_len))
+    t_build = best_ms(refill)
     t_numba = best_ms(lambda: shortest_paths(topo, src))
     t_heap = best_ms(lambda: shortest_paths(topo, src, _method="heap"), 3)
     t_hops = best_ms(lambda: shortest_paths(topo, src, metric="hops"))
@@ -177,12 +186,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"# Routing benchmark — {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}; CPU ms, best of several runs")
-    run("synthetic +Grid, shells not linked to each other", starlink_like())
-    run("synthetic +Grid, shells linked (every tree spans all satellites)",
-        starlink_like(bridges=True))
+    for name, bridges in (("synthetic +Grid, shells not linked to each other", False),
+                          ("synthetic +Grid, shells linked (every tree spans all satellites)",
+                           True)):
+        sat, isl, isl_len, gsl_node, gsl_sat, gsl_len = starlink_like(bridges=bridges)
+        builder = TopologyBuilder(len(sat), int(gsl_node.max()) + 1, isl)
+        run(name, builder,
+            lambda b=builder, a=(isl_len, gsl_node, gsl_sat, gsl_len): b.build(*a))
     if args.real:
         if (SHARED / "tle").is_dir():
-            run("real Starlink snapshot (kNN ISLs, catalogue numbering)", real_starlink())
+            builder, isl_now, gsl_now = real_starlink()
+            run("real Starlink 2026-05-30 12:00Z, links.plus_grid, cities at 25°", builder,
+                lambda: builder.build_links(isl_now, gsl_now))
         else:
             print(f"(--real: {SHARED} not found, skipped)")
 

@@ -7,7 +7,8 @@ import pytest
 
 from orbemu.constants import C_M_S, NS_PER_S
 from orbemu.errors import InputError, UsageError
-from orbemu.network import FailureSchedule, LinkKind, TopologyBuilder
+from orbemu.links import LinkKind
+from orbemu.network import FailureSchedule, TopologyBuilder
 from orbemu.time import Time
 from tests.conftest import ONE_MILLIMETRE
 
@@ -45,8 +46,7 @@ def test_kinds_twins_links_and_row_split():
     n_sats = inst.n_sats
     tail_sat, head_sat = topo.tail < n_sats, topo.indices < n_sats
     assert np.all((topo.kind == LinkKind.ISL) == (tail_sat & head_sat))
-    assert np.all((topo.kind == LinkKind.UPLINK) == (~tail_sat & head_sat))
-    assert np.all((topo.kind == LinkKind.DOWNLINK) == (tail_sat & ~head_sat))
+    assert np.all((topo.kind == LinkKind.GSL) == (tail_sat ^ head_sat))
     # twin is the reverse arc of the same link
     np.testing.assert_array_equal(topo.tail[topo.twin], topo.indices)
     np.testing.assert_array_equal(topo.indices[topo.twin], topo.tail)
@@ -56,8 +56,9 @@ def test_kinds_twins_links_and_row_split():
     isl = topo.kind == LinkKind.ISL
     np.testing.assert_array_equal(np.sort(inst.isl_pairs[topo.link[isl]], axis=1),
                                   np.sort(np.stack([topo.tail[isl], topo.indices[isl]], 1), 1))
-    gsl = topo.kind == LinkKind.UPLINK
-    np.testing.assert_array_equal(inst.gsl_node[topo.link[gsl]] + n_sats, topo.tail[gsl])
+    up = (topo.kind == LinkKind.GSL) & ~tail_sat  # uplinks: ground node -> satellite
+    np.testing.assert_array_equal(inst.gsl_node[topo.link[up]] + n_sats, topo.tail[up])
+    np.testing.assert_array_equal(inst.gsl_sat[topo.link[up]], topo.indices[up])
     # arcs toward satellites come first in every row
     for u in range(topo.n_nodes):
         lo, mid, hi = topo.indptr[u], topo.sat_arcs_end[u], topo.indptr[u + 1]
@@ -75,7 +76,7 @@ def test_refill_changes_weights_and_ground_links_only():
     np.testing.assert_array_equal(t1.tail[isl1], t2.tail[isl2])
     np.testing.assert_array_equal(t1.indices[isl1], t2.indices[isl2])
     np.testing.assert_allclose(t2.length_m[isl2], 1.01 * t1.length_m[isl1])
-    assert np.count_nonzero(t2.kind == LinkKind.UPLINK) == 5
+    assert np.count_nonzero(t2.kind == LinkKind.GSL) == 2 * 5
     # the first topology is not touched by the second build
     np.testing.assert_allclose(t1.length_m[isl1], inst.isl_length_m[t1.link[isl1]])
 
@@ -183,3 +184,26 @@ def test_ground_node_index_and_arc_lookup():
     assert topo.tail[arc] == a and topo.indices[arc] == b
     assert topo.arc(0, 0) == -1  # no self loops
     assert topo.arc(0, topo.n_nodes - 1) == -1  # satellite 0 is not linked to the last node
+
+
+def test_build_from_the_links_stage_equals_build_from_arrays():
+    from orbemu.links import IslPlan, ground_links, isl_links
+    from orbemu.orbits.ground_nodes import GroundNodes
+
+    inst = torus(planes=12, per_plane=16)
+    plan = IslPlan.from_pairs(inst.isl_pairs, inst.n_sats, capacity_bps=2e10)
+    lat, lon = [0.0, 40.0, -30.0], [0.0, 60.0, -100.0]
+    nodes = GroundNodes.from_arrays(["a", "b", "c"], lat, lon, min_elevation_deg=10.0)
+    gl = ground_links(nodes, inst.sat_pos_m)
+    assert len(gl) >= 3
+    isl = isl_links(plan, inst.sat_pos_m)
+    builder = TopologyBuilder.from_plan(plan, len(nodes))
+    topo = builder.build_links(isl, gl)
+    ref = TopologyBuilder(inst.n_sats, len(nodes), plan.pairs, isl_capacity_bps=2e10).build(
+        isl.length_m, gl.node, gl.sat, gl.length_m, gsl_capacity_bps=np.inf)
+    for name in ("indptr", "indices", "length_m", "delay_s", "capacity_bps", "kind", "link"):
+        np.testing.assert_array_equal(getattr(topo, name), getattr(ref, name), err_msg=name)
+    assert topo.n_arcs == 2 * len(plan) + 2 * len(gl)
+    other = IslPlan.from_pairs(plan.pairs[:-1], inst.n_sats)
+    with pytest.raises(UsageError, match="not this builder's plan"):
+        builder.build_links(isl_links(other, inst.sat_pos_m), gl)

@@ -6,9 +6,11 @@ node ``g`` is node ``n_sats + g``.
 
 One step::
 
-    builder = TopologyBuilder(n_sats, n_ground, isl_pairs)            # once
-    topo = builder.build(isl_length_m, gsl_node, gsl_sat, gsl_length_m,
-                         failures=schedule.active_at(t))             # each step
+    builder = TopologyBuilder.from_plan(plan, n_ground)               # once (an IslPlan)
+    topo = builder.build_links(isl_links(plan, r), ground_links(nodes, r),
+                               failures=schedule.active_at(t))       # each step
+    # or from plain arrays: TopologyBuilder(n_sats, n_ground, isl_pairs).build(
+    #     isl_length_m, gsl_node, gsl_sat, gsl_length_m, failures=...)
     routes = shortest_paths(topo, topo.ground_node_index(gateways))   # delay-shortest trees
     pairs = routes.paths()                                            # all pairs of sources
     pairs.rtt_s, pairs.hops, pairs.bottleneck_bps
@@ -26,7 +28,6 @@ from orbemu.network.routing import (
 from orbemu.network.topology import (
     FailureMask,
     FailureSchedule,
-    LinkKind,
     Topology,
     TopologyBuilder,
 )
@@ -36,7 +37,6 @@ __all__ = [
     "FailureSchedule",
     "FlowAllocation",
     "ForwardingTable",
-    "LinkKind",
     "PathSet",
     "Routes",
     "Topology",

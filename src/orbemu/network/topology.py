@@ -8,7 +8,8 @@ Node numbering (used by every function of :mod:`orbemu.network`): satellites are
 Every undirected link is two directed *arcs* with the same length and delay. The graph is stored
 as CSR: the arcs leaving node ``u`` are ``indptr[u] .. indptr[u+1]-1``; ``indices[a]`` is the head
 of arc ``a``. Per arc: ``length_m``, ``delay_s`` (``length_m / c``), ``capacity_bps``, ``kind``
-(:class:`LinkKind`) and ``link`` (the row of the undirected link in the inputs it came from: the
+(:class:`~orbemu.links.kinds.LinkKind`: ISL or GSL; a GSL arc is an uplink when its tail is a
+ground node) and ``link`` (the row of the undirected link in the inputs it came from: the
 ISL row of ``isl_pairs`` or the ground-link row of that step's arrays).
 
 A link that is down (geometry says so — a NaN length —, or a failure of the link or of either end)
@@ -21,13 +22,18 @@ Typical step (all arrays, no Python loop over satellites)::
     builder = TopologyBuilder(n_sats, n_ground, isl_pairs)          # once
     topo = builder.build(isl_length_m, gsl_node, gsl_sat, gsl_length_m,
                          failures=schedule.active_at(t))           # every step
+
+or, straight from the links stage::
+
+    builder = TopologyBuilder.from_plan(plan, n_ground)              # an IslPlan
+    topo = builder.build_links(isl_links(plan, r), select_links(ground_links(nodes, r)),
+                               failures=schedule.active_at(t))
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -35,12 +41,16 @@ import numpy.typing as npt
 
 from orbemu.constants import C_M_S
 from orbemu.errors import InputError, UsageError
+from orbemu.links.kinds import LinkKind
 from orbemu.time import Time
+
+if TYPE_CHECKING:
+    from orbemu.links.isl import IslLinks, IslPlan
+    from orbemu.links.visibility import GroundLinks
 
 __all__ = [
     "FailureMask",
     "FailureSchedule",
-    "LinkKind",
     "Topology",
     "TopologyBuilder",
 ]
@@ -53,14 +63,6 @@ BoolArray = npt.NDArray[np.bool_]
 #: Nominal capacities used when none are given (placeholders: pass link-budget figures).
 DEFAULT_ISL_CAPACITY_BPS = 10e9
 DEFAULT_GSL_CAPACITY_BPS = 1e9
-
-
-class LinkKind(IntEnum):
-    """What an arc is (stored as int8 in :attr:`Topology.kind`)."""
-
-    ISL = 0  #: satellite -> satellite
-    UPLINK = 1  #: ground node -> satellite
-    DOWNLINK = 2  #: satellite -> ground node
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,9 +78,9 @@ class Topology:
     length_m: (n_arcs,) link length, metres (NaN where the geometry gave none).
     delay_s: (n_arcs,) propagation delay ``length_m / c``, seconds; ``inf`` when the link is down.
     capacity_bps: (n_arcs,) capacity of the arc (one direction), bit/s; 0 when down.
-    kind: (n_arcs,) int8 :class:`LinkKind`.
+    kind: (n_arcs,) int8 :class:`~orbemu.links.kinds.LinkKind` (ISL, GSL).
     link: (n_arcs,) int32 row of the undirected link: ISL row in ``isl_pairs`` for ISL arcs,
-        ground-link row of this step's inputs for UPLINK/DOWNLINK arcs.
+        ground-link row of this step's inputs for GSL arcs.
     twin: (n_arcs,) int32 the arc of the same link in the other direction.
     sat_arcs_end: (n_nodes,) int64; the arcs of row ``u`` toward satellites are
         ``indptr[u]:sat_arcs_end[u]``, those toward ground nodes ``sat_arcs_end[u]:indptr[u+1]``.
@@ -315,9 +317,35 @@ class TopologyBuilder:
         slot[order] = np.arange(tails.shape[0]) - starts[tails[order]]
         self._isl_slot = slot
 
+    @classmethod
+    def from_plan(
+        cls, plan: IslPlan, n_ground: int, *,
+        gsl_capacity_bps: float = DEFAULT_GSL_CAPACITY_BPS,
+    ) -> TopologyBuilder:
+        """A builder for an :class:`~orbemu.links.isl.IslPlan` (its pairs and capacities)."""
+        return cls(plan.n_sats, n_ground, plan.pairs, isl_capacity_bps=plan.capacity_bps,
+                   gsl_capacity_bps=gsl_capacity_bps)
+
     @property
     def n_isl(self) -> int:
         return int(self.isl_pairs.shape[0])
+
+    def build_links(
+        self, isl: IslLinks, gsl: GroundLinks, *, failures: FailureMask | None = None,
+    ) -> Topology:
+        """:meth:`build` from the links stage's outputs of one instant: the plan's
+        :class:`~orbemu.links.isl.IslLinks` (same pairs, same order as this builder's) and a
+        :class:`~orbemu.links.visibility.GroundLinks` (all visible pairs, or a selection)."""
+        if len(isl) != self.n_isl or not (
+                np.array_equal(isl.sat_a, self.isl_pairs[:, 0])
+                and np.array_equal(isl.sat_b, self.isl_pairs[:, 1])):
+            raise UsageError("these ISL links are not this builder's plan; build the builder "
+                             "with TopologyBuilder.from_plan(plan, n_ground)")
+        if gsl.n_nodes != self.n_ground or gsl.n_sats != self.n_sats:
+            raise UsageError(f"ground links are for {gsl.n_nodes} nodes and {gsl.n_sats} "
+                             f"satellites, the builder for {self.n_ground} and {self.n_sats}")
+        return self.build(isl.length_m, gsl.node, gsl.sat, gsl.length_m, failures=failures,
+                          gsl_capacity_bps=gsl.capacity_bps, isl_capacity_bps=isl.capacity_bps)
 
     def build(
         self,
@@ -394,6 +422,7 @@ class TopologyBuilder:
             self.n_sats, self.n_ground, self.isl_pairs, self._isl_deg, self._isl_slot,
             isl_len, isl_cap, isl_down, g_node, g_sat, g_len, gsl_cap, sat_down, ground_down,
             1.0 / C_M_S, indptr, indices, tail, length, delay, cap, kind, link, twin, sat_end,
+            int(LinkKind.ISL), int(LinkKind.GSL),
         )
         return Topology(self.n_sats, self.n_ground, indptr, indices, tail, length, delay, cap,
                         kind, link, twin, sat_end)
@@ -405,7 +434,7 @@ def _assemble(
     isl_len: Any, isl_cap: Any, isl_down: Any, g_node: Any, g_sat: Any, g_len: Any,
     g_cap: Any, sat_down: Any, ground_down: Any, inv_c: float,
     indptr: Any, indices: Any, tail: Any, length: Any, delay: Any, cap: Any, kind: Any,
-    link: Any, twin: Any, sat_end: Any,
+    link: Any, twin: Any, sat_end: Any, isl_kind: int, gsl_kind: int,
 ) -> None:  # pragma: no cover - numba
     """Write the CSR of one step: per satellite row its ISL arcs (fixed slots), then downlinks;
     per ground row its uplinks, in input order."""
@@ -449,7 +478,7 @@ def _assemble(
             length[arc] = L
             delay[arc] = d
             cap[arc] = c
-            kind[arc] = 0
+            kind[arc] = isl_kind
             link[arc] = i
     for j in range(m):
         s = g_sat[j]
@@ -470,7 +499,7 @@ def _assemble(
         length[arc] = L
         delay[arc] = d
         cap[arc] = c
-        kind[arc] = 1
+        kind[arc] = gsl_kind
         link[arc] = j
         arc = down  # downlink s -> g
         fill[s] += 1
@@ -479,5 +508,5 @@ def _assemble(
         length[arc] = L
         delay[arc] = d
         cap[arc] = c
-        kind[arc] = 2
+        kind[arc] = gsl_kind
         link[arc] = j
