@@ -13,12 +13,13 @@ motion is first turned into Brouwer's exactly as SGP4's initialisation does, and
 it by Kepler's law. Output is TEME (the frame of the mean elements). Velocities are the exact time
 derivative of the modelled position, including the drift of the node and the perigee.
 
-What is left out, and what it costs (measured against SGP4 on a designed 550 km, 53° shell and
-on the 97.6° shell, ``tests/orbits/test_kepler.py``): J2 short-period terms (a few km in radius and
-along track, present from the epoch on), J2², J3, J4 and drag (none in designed shells). Error
-vs SGP4: ≤ 13 km at any time in the first day, growing by about 1 km per day (all along track:
-J4 and J2² rates). Use it for coverage-style studies, quick looks and as an independent check;
-use SGP4 (or interpolated SGP4) for link geometry.
+What is left out, and what it costs (measured against SGP4 on the designed Starlink Gen1, OneWeb
+and Telesat presets, ``tests/orbits/test_kepler.py``): the J2 short-period terms and J3's
+long-period term (SGP4 turns a mean e = 0 into an osculating e ≈ 1e-3), present from the epoch on,
+and the J2²/J4 secular terms, which add up along track. Error vs SGP4: median ≈ 10 km, at most
+18 km during the first day, growing by ≈ 1–1.3 km per day (27 km max on day 7). Drag is ignored
+(designed shells have none). Use it for coverage-style studies, quick looks and as an independent
+check; use SGP4 (or interpolated SGP4) for link geometry.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def j2_mean_elements(elements: ElementSet, j2: float = WGS72_J2) -> MeanElements
         p = a * beta2
         k = 1.5 * j2 * (WGS72_A_M / p) ** 2 * n0
         sin2_i = np.sin(i) ** 2
+        m_rate = n0 + k * np.sqrt(beta2) * (1.0 - 1.5 * sin2_i)
     return MeanElements(
         epoch_ns=elements.epochs.ns.astype(np.int64),
         a_m=a,
@@ -91,7 +93,7 @@ def j2_mean_elements(elements: ElementSet, j2: float = WGS72_J2) -> MeanElements
         m_rad=elements.mean_anomaly_rad,
         raan_rate_rad_s=-k * cos_i,
         argp_rate_rad_s=k * (2.0 - 2.5 * sin2_i),
-        m_rate_rad_s=n0 + k * np.sqrt(beta2) * (1.0 - 1.5 * sin2_i),
+        m_rate_rad_s=m_rate,
     )
 
 
@@ -129,6 +131,12 @@ def _j2_kernel(epoch_ns, a, e, inc, raan0, argp0, m0, raan_dot, argp_dot, m_dot,
             ce, se = math.cos(ecc_anom), math.sin(ecc_anom)
             one_m_ecos = 1.0 - es * ce
             radius = a[s] * one_m_ecos
+            if radius < r_min:
+                status[s, j] = 6
+                for k in range(3):
+                    r[s, j, k] = nan
+                    v[s, j, k] = nan
+                continue
             nu = math.atan2(beta * se, ce - es)
             u = argp + nu
             cu, su = math.cos(u), math.sin(u)
@@ -149,14 +157,15 @@ def _j2_kernel(epoch_ns, a, e, inc, raan0, argp0, m0, raan_dot, argp_dot, m_dot,
             v[s, j, 0] = r_dot * px + radius * u_dot * qx - w * py
             v[s, j, 1] = r_dot * py + radius * u_dot * qy + w * px
             v[s, j, 2] = r_dot * pz + radius * u_dot * qz
-            status[s, j] = 6 if radius < r_min else 0
+            status[s, j] = 0
 
 
 def j2_states_reference(mean: MeanElements, times_ns: npt.NDArray[np.int64]
                         ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int8]]:
     """The plain-numpy version of the J2 kernel (the reference the numba kernel is tested
     against): ``(r_m, v_m_s, status)`` shaped ``(n_sats, n_times, 3)`` / ``(n_sats, n_times)``."""
-    col = (lambda x: np.asarray(x)[:, None])
+    def col(x):
+        return (np.asarray(x)[:, None])
     dt = (times_ns[None, :] - mean.epoch_ns[:, None]) * 1e-9
     e, a, inc = col(mean.e), col(mean.a_m), col(mean.i_rad)
     bad = ~((e >= 0.0) & (e < 1.0)) | ~(a > 0.0)
@@ -209,9 +218,9 @@ class J2Propagator:
 
     j2: float = WGS72_J2
     frame: str = "TEME"
-    accuracy: str = ("Kepler + J2 secular rates from SGP4 mean elements: ≤ 13 km from SGP4 "
-                     "during the first day for LEO shells (J2 short-period terms), then "
-                     "≈ 1 km/day more along track")
+    accuracy: str = ("Kepler + J2 secular rates from SGP4 mean elements: ≈ 10 km (≤ 18 km) from "
+                     "SGP4 during the first day for LEO shells, then ≈ 1–1.3 km/day more along "
+                     "track")
 
     def propagate(self, elements: ElementSet, times: Time) -> Ephemeris:
         """States at ``times`` (``(n_times,)`` or scalar), shaped ``(n_sats, n_times, 3)``."""

@@ -23,13 +23,14 @@ Altitude and mean motion
 ------------------------
 TLE/SGP4 mean motion is a *Kozai* mean motion. ``altitude_m`` is converted with Kepler's third
 law and WGS72 constants: ``n_Kozai = sqrt(μ / (R + h)³)``, ``R`` = 6,378,135 m. This is the same
-convention :attr:`ElementSet.mean_altitude_m` (and CelesTrak's SATCAT) uses to turn a TLE back
+convention :attr:`ElementSet.mean_altitude_m` uses to turn a TLE back
 into an altitude, so ``walker_delta(..., altitude_m=550e3).mean_altitude_m`` is 550 km again, and
 designed shells compare like-for-like with real element sets (OneWeb's 1200 km shell reads
 1,201.8 km this way, Starlink's 570 km shell 572.1 km). What SGP4 then flies differs by a few
 hundred metres to a few km: measured for circular 550 km orbits, SGP4's orbit-averaged geocentric
-radius minus R is 549.6 km at 53° and 551.5 km at 97.6° (the J2 short-period terms; see
-tests/orbits/test_walker.py), and the instantaneous radius oscillates by ±6 km twice per orbit.
+radius minus R is 549.9 km at 53°, 551.5 km at 97.6° and 546.8 km at 0° (J2 terms; see
+tests/orbits/test_walker.py), and at inclined orbits the instantaneous radius swings by up to ±7 km
+within an orbit. The TLE's 1e-8 rev/day rounding moves the altitude by < 1 cm.
 
 Eccentricity
 ------------
@@ -260,7 +261,7 @@ def _walker(
         n_rev_day = float(f"{n_rev_day:.8f}")
         tick = NS_PER_DAY // 100_000_000  # 1e-8 day = 864 µs
         day_start = epoch_ns - epoch_ns % NS_PER_DAY
-        epoch_ns = day_start + int(round((epoch_ns - day_start) / tick)) * tick
+        epoch_ns = day_start + round((epoch_ns - day_start) / tick) * tick
 
     # sgp4init's epoch: days since 1949-12-31 00:00 UTC, split to keep the fraction exact.
     whole_days, rest_ns = divmod(epoch_ns + _SGP4_EPOCH_ORIGIN_DAYS * NS_PER_DAY, NS_PER_DAY)
