@@ -1,6 +1,6 @@
 """Propagation throughput on the real Starlink snapshot, as ratios of baselines run alongside.
 
-    python -m benchmarks.propagation [--instants 1000] [--repeat 3] [--sats N]
+    python -m benchmarks.propagation [--instants 1000] [--repeat 5] [--sats N]
 
 1. ``orbemu.propagate`` (TEME) vs a bare ``SatrecArray.sgp4(jd, fr)`` call on the same satellites
    and instants (target: ≥ 90 % of its throughput).
@@ -71,7 +71,7 @@ def _stream(it) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.propagation")
     parser.add_argument("--instants", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sats", type=int, default=0, help="use only the first N satellites")
     args = parser.parse_args(argv)
     if not SNAPSHOT.exists():

@@ -22,7 +22,11 @@ from orbemu.errors import (
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.ground_nodes import GroundNodes
+from orbemu.orbits.interpolation import InterpolatedPropagator
+from orbemu.orbits.kepler import J2Propagator
+from orbemu.orbits.presets import list_presets, walker_preset
 from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
+from orbemu.orbits.walker import walker_delta, walker_star
 from orbemu.time import Time
 from orbemu.units import parse_distance_m, parse_duration_ns
 
@@ -34,6 +38,8 @@ __all__ = [
     "Ephemeris",
     "GroundNodes",
     "InputError",
+    "InterpolatedPropagator",
+    "J2Propagator",
     "OrbemuError",
     "Propagator",
     "Rejection",
@@ -43,7 +49,11 @@ __all__ = [
     "UnavailableError",
     "UsageError",
     "__version__",
+    "list_presets",
     "parse_distance_m",
     "parse_duration_ns",
     "propagate",
+    "walker_delta",
+    "walker_preset",
+    "walker_star",
 ]

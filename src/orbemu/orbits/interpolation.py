@@ -78,8 +78,8 @@ KNOT_STEPS_S = (5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600
 DEFAULT_MAX_ERROR_M = 1.0
 
 
-def hermite_error_bound_m(step_s: float | FloatArray, perigee_radius_m: float | FloatArray,
-                          eccentricity: float | FloatArray) -> FloatArray:
+def hermite_error_bound_m(step_s: npt.ArrayLike, perigee_radius_m: npt.ArrayLike,
+                          eccentricity: npt.ArrayLike) -> FloatArray:
     """The Kepler-orbit bound ``h⁴/384 · μ²(1+e)/r_p⁵`` on cubic Hermite error, metres."""
     r_p = np.asarray(perigee_radius_m, dtype=np.float64)
     fourth = WGS72_MU_M3_S2**2 * (1.0 + np.asarray(eccentricity)) / r_p**5
@@ -417,8 +417,8 @@ class InterpolatedPropagator:
     Knots sit on multiples of the step (counted from the POSIX epoch) with :data:`PAD_KNOTS`
     extra knot either side, so every requested instant is inside the span and its interval's
     derivatives come from (near-)central differences. Long windows are covered by successive
-    tables of bounded size. When the instants are not denser than the knots would be, the base propagator is called
-    directly instead (same or better accuracy).
+    tables of bounded size. When the instants are not denser than the knots would be, the base
+    propagator is called directly instead (same or better accuracy).
     """
 
     base: Propagator = field(default_factory=SGP4Propagator)
