@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sgp4.api import Satrec
 from sgp4.exporter import export_tle
 
@@ -217,3 +219,24 @@ def test_concat_keeps_planes_unique_and_shells_apart() -> None:
     mixed = ElementSet.concat([unknown, b])
     assert mixed.plane.tolist() == [-1] * 6 + [0, 0, 1, 1]
     assert mixed.shell.tolist() == [-1] * 6 + [0] * 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(planes=st.integers(1, 12), per_plane=st.integers(1, 12), data=st.data(),
+       incl=st.floats(0.0, 180.0), alt_km=st.floats(300.0, 36_000.0),
+       spread=st.sampled_from([360.0, 180.0, 189.6]), shift=st.sampled_from([0.0, 0.5]))
+def test_walker_pattern_properties(planes, per_plane, data, incl, alt_km, spread, shift) -> None:
+    phasing = data.draw(st.integers(0, planes - 1))
+    es = walker_delta(planes, per_plane, phasing, inclination_deg=incl, altitude_m=alt_km * 1e3,
+                      raan_spread_deg=spread, odd_plane_shift_slots=shift)
+    assert len(es) == planes * per_plane
+    assert np.array_equal(es.plane * per_plane + es.slot, np.arange(len(es)))
+    assert np.allclose(np.degrees(es.inclination_rad), incl, atol=5e-5)
+    assert np.allclose(es.mean_altitude_m, alt_km * 1e3, rtol=1e-8)
+    raan = np.degrees(es.raan_rad)
+    assert np.all((raan >= 0) & (raan < 360))
+    assert np.max(np.abs(_angle_diff_deg(raan, es.plane * spread / planes))) < 1e-4
+    # Slots of one plane are evenly spread: sorted anomalies step by 360°/S (to TLE rounding).
+    anomaly = np.sort(np.degrees(es.mean_anomaly_rad).reshape(planes, per_plane), axis=1)
+    gaps = np.diff(np.c_[anomaly, anomaly[:, :1] + 360.0], axis=1)
+    assert np.allclose(gaps, 360.0 / per_plane, atol=2e-4)
