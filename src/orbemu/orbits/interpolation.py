@@ -131,11 +131,12 @@ def knot_derivatives(samples: FloatArray, step_s: float) -> FloatArray:
     out[:, 2:-2] = (c[0] * samples[:, :-4] + c[1] * samples[:, 1:-3] + c[3] * samples[:, 3:-1]
                     + c[4] * samples[:, 4:])
     head, tail = samples[:, :5], samples[:, -5:][:, ::-1]
-    out[:, 0] = np.tensordot(head, _D_FIRST, axes=([1], [0]))
-    out[:, 1] = np.tensordot(head, _D_SECOND, axes=([1], [0]))
-    out[:, -1] = -np.tensordot(tail, _D_FIRST, axes=([1], [0]))
-    out[:, -2] = -np.tensordot(tail, _D_SECOND, axes=([1], [0]))
-    return out / step_s
+    out[:, 0] = sum(_D_FIRST[m] * head[:, m] for m in range(5))
+    out[:, 1] = sum(_D_SECOND[m] * head[:, m] for m in range(5))
+    out[:, -1] = -sum(_D_FIRST[m] * tail[:, m] for m in range(5))
+    out[:, -2] = -sum(_D_SECOND[m] * tail[:, m] for m in range(5))
+    out /= step_s
+    return out
 
 
 def _stencil_status(status: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
