@@ -21,6 +21,8 @@ __all__ = ["At", "AtField", "Duration", "OptionalDuration", "ScenarioModel", "Ut
 
 DURATION_HELP = ("Write a number and a unit: ms, s, m (minutes), h, d, combined as in 1h30m, "
                  "or HH:MM[:SS] (e.g. 10s, 30m, 3h, 01:30)")
+#: Longest duration or offset accepted (30 years: instants stay within int64 ns).
+MAX_DURATION_NS = 30 * 365 * 86_400 * 10**9
 AT_HELP = ("Write an offset from the run start (30m, 1h30m, 01:30) or an ISO 8601 UTC time "
            "(2026-05-30T18:00:00Z)")
 
@@ -50,9 +52,12 @@ def parse_duration(value: Any) -> int:
                           DURATION_HELP)
         raise problem(f"expected a duration, got {_kind(value)}", DURATION_HELP)
     try:
-        return parse_duration_ns(value)
+        ns = parse_duration_ns(value)
     except InputError as exc:
         raise _from_input_error(exc) from None
+    if ns > MAX_DURATION_NS:
+        raise problem(f"duration {value!r} is longer than 30 years", DURATION_HELP)
+    return ns
 
 
 def _kind(value: Any) -> str:
@@ -94,6 +99,9 @@ def parse_utc(value: Any) -> int:
         return int(Time.parse(value))
     except InputError as exc:
         raise _from_input_error(exc) from None
+    except (OverflowError, ValueError):
+        raise problem(f"time {value!r} is outside 1678 … 2262 (int64 nanoseconds)",
+                      "e.g. 2026-05-30T18:00:00Z") from None
 
 
 def _format_utc(ns: int | None) -> str | None:
@@ -145,9 +153,12 @@ class At:
         if not isinstance(value, str):
             raise problem(f"expected an instant, got {_kind(value)}", AT_HELP)
         try:
-            return cls(offset_ns=parse_duration_ns(value))
+            ns = parse_duration_ns(value)
         except InputError as exc:
             raise problem(exc.message, AT_HELP) from None
+        if ns > MAX_DURATION_NS:
+            raise problem(f"offset {value!r} is more than 30 years", AT_HELP)
+        return cls(offset_ns=ns)
 
 
 #: An :class:`At` field: offset or ISO text in YAML, ``At`` in the model, text when dumped.

@@ -70,7 +70,7 @@ FAULT_GRAMMAR = (
 )
 
 _SPEC = re.compile(
-    r"\s*(?P<kind>[A-Za-z_]+)\s*:\s*(?P<target>\S(?:.*?\S)?)\s+"
+    r"\s*(?P<kind>[A-Za-z_]+)\s*:\s*(?P<target>\S(?:.*?\S)??)\s+"
     r"(?P<effect>[A-Za-z_]+)"
     r"(?:\s+to\s+(?P<fraction>\S+))?"
     r"\s+at\s+(?P<at>\S+)"

@@ -102,7 +102,7 @@ def _walk(node: yaml.Node, path: Path_, loader: _Loader, marks: _Marks,
                 hash(key)
             except (yaml.YAMLError, TypeError):
                 continue
-            here = path + (key,)
+            here = (*path, key)
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if here in marks.at:
                 marks.duplicates.append((here, where[0], marks.at[here][0]))
@@ -110,16 +110,17 @@ def _walk(node: yaml.Node, path: Path_, loader: _Loader, marks: _Marks,
             _walk(value_node, here, loader, marks, stack)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            here = path + (i,)
+            here = (*path, i)
             marks.at[here] = (item.start_mark.line + 1, item.start_mark.column + 1)
             _walk(item, here, loader, marks, stack)
     stack.discard(id(node))
 
 
 def _read_yaml(text: str, source: str) -> tuple[Any, _Marks]:
-    loader = _Loader(text)
     marks = _Marks()
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None, marks
@@ -146,7 +147,8 @@ def _read_yaml(text: str, source: str) -> tuple[Any, _Marks]:
     except ScenarioError as exc:
         raise ScenarioError(exc.message, source=source, line=exc.line, fix=exc.fix) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 # ---- the model at a YAML path ----------------------------------------------------------------

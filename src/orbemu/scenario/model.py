@@ -59,9 +59,9 @@ __all__ = [
     "Endpoint",
     "EndpointPair",
     "Faults",
+    "Ground",
     "GroundSelection",
     "GroundSource",
-    "Ground",
     "GslSettings",
     "Imager",
     "IslSettings",
@@ -101,10 +101,15 @@ def _names_hint(name: str, names: list[str]) -> str:
 def _resolve_path(value: str, info: ValidationInfo) -> str:
     """A path relative to the scenario file (``context['base_dir']``), which must exist."""
     base = (info.context or {}).get("base_dir")
-    path = Path(value).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    if not path.is_file():
+    try:
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        found = path.is_file()
+    except (OSError, RuntimeError, ValueError):  # name too long, unknown ~user, NUL byte
+        found = False
+        path = Path(base or ".") / "?"
+    if not found:
         where = f" (looked in {path.parent.resolve()})" if base is not None else ""
         raise problem(f"file {value!r} not found{where}",
                       "Give a path relative to the scenario file, or an absolute path")
@@ -292,7 +297,7 @@ class Constellation(ScenarioModel):
             text = data.strip()
             looks_like_path = "/" in text or "\\" in text or re.search(
                 r"\.(tle|txt|3le|json|xml|csv|kvn|gz|xz)$", text, re.IGNORECASE)
-            return {"file": text} if looks_like_path else {"dataset": text}
+            data = {"file": text} if looks_like_path else {"dataset": text}
         if isinstance(data, dict) and not data.get("name"):
             name = ""
             if isinstance(data.get("dataset"), str):
@@ -787,13 +792,22 @@ class Scenario(ScenarioModel):
         """The file it was loaded from (``builtin:NAME`` for a built-in; None from Python)."""
         return self._source_path
 
+    def yaml_path(self, path: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The path as written in the file it was loaded from: model paths such as
+        ``('faults', 'scripted', 1)`` become ``('faults', 1)`` when the file used the shorthand.
+        (The path unchanged when built in Python.)"""
+        if not self._lines:
+            return path
+        cur: tuple[Any, ...] = ()
+        for part in path:
+            if (*cur, part) in self._lines:
+                cur += (part,)
+        return cur
+
     def line_of(self, path: tuple[Any, ...]) -> int | None:
-        """The line of a YAML path in the file it was loaded from (the nearest enclosing key's
+        """The line of a model path in the file it was loaded from (the nearest enclosing key's
         line; None when built in Python)."""
-        for n in range(len(path), -1, -1):
-            if path[:n] in self._lines:
-                return self._lines[path[:n]]
-        return None
+        return self._lines.get(self.yaml_path(path)) if self._lines else None
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Scenario:

@@ -32,7 +32,7 @@ from orbemu.orbits.presets import walker_preset
 from orbemu.orbits.walker import DEFAULT_EPOCH, MAX_CATALOG_NUMBER, walker_delta, walker_star
 from orbemu.scenario.faults import Fault, sample_random_faults, split_isl_target
 from orbemu.scenario.loader import format_yaml_path
-from orbemu.scenario.model import GROUND_ROLES, Constellation, GroundSource, Scenario
+from orbemu.scenario.model import Constellation, GroundSource, Scenario
 from orbemu.time import Time
 
 __all__ = ["ResolvedScenario", "Targets", "resolve_scenario"]
@@ -117,6 +117,7 @@ class ResolvedScenario:
 # ---- errors with lines -----------------------------------------------------------------------
 def _error(sc: Scenario, path: tuple[Any, ...], message: str, fix: str | None = None,
            ) -> ScenarioError:
+    path = sc.yaml_path(path)
     line = sc.line_of(path)
     text = None
     if line is not None and sc.source_text:
@@ -190,7 +191,7 @@ def _load_constellation(sc: Scenario, i: int, c: Constellation, next_number: int
                 epoch=DEFAULT_EPOCH if w.epoch_ns is None else Time(w.epoch_ns),
                 name_prefix=c.name.upper(), first_catalog_number=first)
     except OrbemuError as exc:
-        raise _wrap(sc, path + (c.source_kind,), exc) from None
+        raise _wrap(sc, (*path, c.source_kind), exc) from None
     sel = c.select
     if sel is not None:
         keep = np.ones(len(es), bool)
@@ -202,7 +203,7 @@ def _load_constellation(sc: Scenario, i: int, c: Constellation, next_number: int
         if sel.count is not None:
             idx = idx[: sel.count]
         if idx.size == 0:
-            raise _error(sc, path + ("select",),
+            raise _error(sc, (*path, "select"),
                          f"the selection keeps none of the {len(es)} satellites of {c.name!r}",
                          "Check the ids/names (names are exact or glob patterns like "
                          "STARLINK-1*)")
@@ -236,7 +237,7 @@ def _load_ground_source(sc: Scenario, path: tuple[Any, ...], src: GroundSource,
         if src.select.count is not None:
             idx = idx[: src.select.count]
         if idx.size == 0:
-            raise _error(sc, path + ("select",), "the selection keeps no ground node",
+            raise _error(sc, (*path, "select"), "the selection keeps no ground node",
                          "Check the names (exact or glob patterns)")
         nodes = nodes.select(idx)
     nodes = nodes.with_min_elevation(min_el)
