@@ -96,7 +96,7 @@ def _paths(node, prefix=()):
 PATHS = [p for p in _paths(DEFAULT) if p]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(PATHS), documents), min_size=1, max_size=3))
 def test_mutated_default(mutations):
     doc = copy.deepcopy(DEFAULT)

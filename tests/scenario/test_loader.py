@@ -378,3 +378,40 @@ def test_python_construction_checks_references():
         Scenario.model_validate({"name": "t", "constellations": [
             {"walker": {"planes": 1, "sats_per_plane": 1, "altitude_km": 500,
                         "inclination_deg": 50}, "spacecraft": "x"}]})
+
+
+# ---- command-line overrides ------------------------------------------------------------------
+def test_overrides_from_the_command_line():
+    from orbemu.scenario import with_overrides
+
+    sc = load_scenario("default")
+    out = with_overrides(sc, duration="6h", clock="10x", seed=9, out_dir="runs/x",
+                         faults=["sat:STARLINK-1008 down at 01:00 for 30m"])
+    assert out.run.duration_ns == 6 * 3600 * NS_PER_S
+    assert str(out.run.clock) == "10x"
+    assert out.seed == 9 and out.outputs.dir == "runs/x"
+    assert out.faults.scripted[-1].to_spec() == "sat:STARLINK-1008 down at 1h for 30m"
+    assert len(out.faults.scripted) == len(sc.faults.scripted) + 1
+    assert out.source_text == sc.source_text and out.line_of(("run",)) == sc.line_of(("run",))
+    assert with_overrides(sc).model_dump() == sc.model_dump()
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"duration": "soon"}, "--until, run.duration: cannot read duration 'soon'"),
+    ({"duration": "5s"}, "step is longer than the run"),
+    ({"clock": "fast"}, "--speed, run.clock: cannot read clock 'fast'"),
+    ({"seed": -2}, "--seed, seed: got -2"),
+    ({"faults": ["sat:X explode at 1h"]}, "--fault: a sat fault cannot be 'explode'"),
+])
+def test_bad_overrides_name_the_option(kwargs, needle):
+    from orbemu.scenario import with_overrides
+
+    with pytest.raises(ScenarioError) as info:
+        with_overrides(load_scenario("default"), **kwargs)
+    assert needle in str(info.value)
+
+
+def test_json_schema_for_editors():
+    schema = Scenario.model_json_schema(by_alias=True)
+    assert schema["$defs"]["RunSettings"]["properties"]["duration"]["type"] == "string"
+    assert "constellations" in schema["required"]

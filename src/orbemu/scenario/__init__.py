@@ -39,7 +39,7 @@ from orbemu.scenario.faults import (
     parse_fault_spec,
     sample_random_faults,
 )
-from orbemu.scenario.loader import load_scenario, parse_scenario_text
+from orbemu.scenario.loader import load_scenario, parse_scenario_text, with_overrides
 from orbemu.scenario.model import (
     Attitude,
     Clock,
@@ -105,6 +105,7 @@ __all__ = [
     "resolve_scenario",
     "sample_random_faults",
     "show_scenario",
+    "with_overrides",
 ]
 
 

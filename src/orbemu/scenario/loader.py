@@ -27,7 +27,7 @@ from orbemu.errors import ScenarioError
 from orbemu.scenario.checks import reference_problems
 from orbemu.scenario.model import Scenario
 
-__all__ = ["format_yaml_path", "load_scenario", "parse_scenario_text"]
+__all__ = ["format_yaml_path", "load_scenario", "parse_scenario_text", "with_overrides"]
 
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
@@ -374,3 +374,59 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"cannot read the file: {exc.strerror}", source=str(path)) from None
     return parse_scenario_text(text, str(path), base_dir=path.parent)
+
+
+def with_overrides(
+    scenario: Scenario,
+    *,
+    duration: str | None = None,
+    clock: str | None = None,
+    seed: int | None = None,
+    out_dir: str | None = None,
+    faults: tuple[str, ...] | list[str] = (),
+) -> Scenario:
+    """A scenario with the command line's overrides applied and validated again.
+
+    ``duration`` (``--until 6h``), ``clock`` (``--speed max|realtime|10x``), ``seed``
+    (``--seed``), ``out_dir`` (``--out``) and ``faults`` (``--fault`` specs, added to the
+    scripted faults). Errors are :class:`ScenarioError` naming the option.
+    """
+    from orbemu.scenario.faults import parse_fault_spec
+
+    data = scenario.model_dump(mode="json", by_alias=True)
+    options: dict[str, str] = {}
+    if duration is not None:
+        data["run"]["duration"] = duration
+        options["run.duration"] = "--until"
+    if clock is not None:
+        data["run"]["clock"] = clock
+        options["run.clock"] = "--speed"
+    if seed is not None:
+        data["seed"] = seed
+        options["seed"] = "--seed"
+    if out_dir is not None:
+        data["outputs"]["dir"] = str(out_dir)
+    added = [parse_fault_spec(spec, source="--fault") for spec in faults]
+    data["faults"]["scripted"] = [*data["faults"]["scripted"],
+                                  *(f.model_dump(mode="json", by_alias=True) for f in added)]
+    try:
+        result = Scenario.model_validate(data, context={"defer_references": True})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            path, missing = _data_path(tuple(err["loc"]), data)
+            message, fix = _message(dict(err), path, missing)
+            field = format_yaml_path(path)
+            option = next((opt for key, opt in options.items() if field.startswith(key)), None)
+            problems.append(ScenarioError(message, source=option or scenario.source_path,
+                                          field=field or None, fix=fix or None))
+        raise ScenarioError.collect(problems, "command line") from None
+    found = reference_problems(result)
+    if found:
+        raise ScenarioError.collect([
+            ScenarioError(message, source=scenario.source_path, field=format_yaml_path(path),
+                          fix=fix) for path, message, _, fix in found], "command line")
+    result._source_text = scenario.source_text
+    result._source_path = scenario.source_path
+    result._lines = dict(scenario._lines)
+    return result

@@ -26,9 +26,14 @@ step's names (more are added with ``ALTER TABLE`` when they appear). Against the
 rows for 8 quantities: the per-row cost of SQLite and of Python's ``executemany`` dominates, see
 BENCHMARKS.md), stores ``time_ns``/``sat`` once, and a per-satellite time series is one index
 range scan returning every quantity. No index is maintained while writing (appends to a rowid
-B-tree are the cheapest insert SQLite has); ``(sat, time_ns)`` and ``(time_ns)`` indexes are built
-once when the sink closes (a sort, much cheaper than keeping them during a million inserts), and
-on reopening a database that lacks them (after a crash).
+B-tree are the cheapest insert SQLite has); the indexes are built once when the sink closes (a
+sort, much cheaper than keeping them up during millions of inserts). A run that crashed has none
+until it is resumed and closed; a resumed run drops them while it writes. Housekeeping gets one
+index, on ``sat``: its entries are ``(sat, rowid)`` and rowids grow with time, so a satellite's
+series is one range scan already in time order (``ORDER BY time_ns`` then sorts 8,640 rows:
+20–30 ms for a day at 10 s); it builds in 2/3 of the time of a ``(sat, time_ns)`` index. An
+instant across all satellites (``WHERE time_ns = ?``) scans the table (0.6 s for 8.6 million
+rows); fleet aggregates (``GROUP BY time_ns``) scan anyway.
 
 Durability: WAL journal with ``synchronous=NORMAL``: a commit is durable against a crash of the
 process (``kill -9``) — the WAL is in the OS's hands — though not against a power cut between
@@ -43,6 +48,7 @@ will write again.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.metadata
 import itertools
 import json
 import platform
@@ -105,8 +111,7 @@ CREATE TABLE IF NOT EXISTS checkpoints(
 
 #: Indexes built at close (and on reopening a database without them).
 _INDEXES = """
-CREATE INDEX IF NOT EXISTS housekeeping_sat_time ON housekeeping(sat, time_ns);
-CREATE INDEX IF NOT EXISTS housekeeping_time ON housekeeping(time_ns);
+CREATE INDEX IF NOT EXISTS housekeeping_sat ON housekeeping(sat);
 CREATE INDEX IF NOT EXISTS telemetry_sat_key_time ON telemetry(sat, key_id, time_ns);
 CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
 CREATE INDEX IF NOT EXISTS contacts_sat ON contacts(sat, start_ns);
@@ -133,6 +138,13 @@ _COLUMN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 def database_path(run_dir: str | Path) -> Path:
     """The database file of a run folder."""
     return Path(run_dir) / DB_NAME
+
+
+def _orbemu_version() -> str:
+    try:
+        return importlib.metadata.version("orbemu")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
+        return "unknown"
 
 
 def _utc_now() -> str:
@@ -248,14 +260,15 @@ class SQLiteSink:
         self._in_tx = False
         self._closed = False
         self.rows_written = 0
-        if resume and self._missing_indexes():
-            self._db.executescript(_INDEXES)
+        if resume:  # writing again: drop the indexes, close() rebuilds them
+            for (name,) in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                    ).fetchall():
+                self._db.execute(f'DROP INDEX "{name}"')
 
     # ---- run metadata -----------------------------------------------------------------------
     def start_run(self, info: RunInfo) -> None:
         """Record the run (versions are added here)."""
-        from orbemu import __version__
-
         self._begin()
         self._db.execute(
             "INSERT INTO runs(name, created_utc, status, scenario_name, scenario_source, "
@@ -264,7 +277,7 @@ class SQLiteSink:
             "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (info.name, _utc_now(), info.name, info.scenario_source, info.scenario_text,
              int(info.seed), int(info.start_ns), int(info.step_ns), int(info.duration_ns),
-             __version__, sys.version.split()[0], np.__version__, sqlite3.sqlite_version,
+             _orbemu_version(), sys.version.split()[0], np.__version__, sqlite3.sqlite_version,
              platform.platform(), json.dumps(dict(info.metadata), default=str)))
         self._commit()
 
@@ -317,7 +330,7 @@ class SQLiteSink:
             kind = arr.dtype.kind
             cols.append(_col(arr, n, name, "int" if kind in "iub" else
                              "float" if kind == "f" else "str"))
-        rows = zip(itertools.repeat(int(time_ns), n), sat_list, *cols)
+        rows = zip(itertools.repeat(int(time_ns), n), sat_list, *cols, strict=False)  # _col: n
         self._add("housekeeping", rows)
 
     def write_points(self, time_ns: npt.ArrayLike, sat: npt.ArrayLike, key: str | Sequence[str],
@@ -447,11 +460,6 @@ class SQLiteSink:
         self._commit()
 
     # ---- internals --------------------------------------------------------------------------
-    def _missing_indexes(self) -> bool:
-        have = {r[0] for r in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index'")}
-        return "housekeeping_sat_time" not in have
-
     def _housekeeping_sql(self) -> str:
         marks = ", ".join("?" * (2 + len(self._hk_columns)))
         return f"INSERT INTO housekeeping VALUES ({marks})"
