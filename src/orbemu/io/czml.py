@@ -70,7 +70,7 @@ def write_czml(
     ground: GroundNodes | None = None,
     name: str = "orbemu",
     n_sats: int | None = None,
-    max_samples: int = 1_500_000,
+    max_samples: int = 500_000,
     labels_up_to: int = 50,
     paths_up_to: int = 20,
     multiplier: float = 60.0,

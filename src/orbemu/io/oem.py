@@ -18,7 +18,9 @@ Times are written ``YYYY-MM-DDThh:mm:ss.ffffff`` (microseconds, UTC, no zone let
 are written to 1e-6 km (1 mm), velocities to 1e-9 km/s. Samples SGP4 could not compute (status
 ≠ 0) cannot be represented in an OEM; they are left out of the segment and a ``COMMENT`` line in
 that segment's metadata says how many and why, so nothing disappears silently. A satellite with
-no valid sample gets no segment, and the header lists it in a ``COMMENT``.
+no valid sample gets no segment; :func:`write_oem` returns those satellites, and when it is given a
+single ephemeris (not a stream of blocks) it also lists them in a header ``COMMENT`` (the standard
+has no place for comments after the data, so a stream cannot record them in the file).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from orbemu.io.textrows import encode_fixed_width, encode_prefixes, format_rows
 from orbemu.orbits.ephemeris import STATUS_MESSAGES, Ephemeris
 from orbemu.time import Time
 
-__all__ = ["OemFile", "OemSegment", "read_oem", "write_oem"]
+__all__ = ["OemFile", "OemSegment", "OemWriteResult", "read_oem", "write_oem"]
 
 OEM_VERSION = "2.0"
 _KM = 1e-3
@@ -62,20 +64,27 @@ def write_oem(
     originator: str = "ORBEMU",
     creation_date: Time | None = None,
     comments: Sequence[str] = (),
-) -> int:
-    """Write an OEM 2.0 KVN file with one segment per satellite; returns the segment count.
+) -> OemWriteResult:
+    """Write an OEM 2.0 KVN file with one segment per satellite.
 
     ``ephemeris``: one ephemeris or blocks of satellites over the same instants, in TEME or ITRF
     (positions in metres; written in km). ``object_ids``: one ``OBJECT_ID`` per satellite in order
     (international designators), ``""`` where unknown; default: the NORAD catalog numbers.
     ``creation_date``: for reproducible files; default the current time.
+    Returns the number of segments and data lines written and the satellites left out.
     """
     created = creation_date if creation_date is not None else Time.from_datetime(_utc_now())
     header = [f"CCSDS_OEM_VERS = {OEM_VERSION}"]
     header += [f"COMMENT {c}" for c in comments]
+    if isinstance(ephemeris, Ephemeris):
+        empty = np.flatnonzero(~np.any(ephemeris.status == 0, axis=1))
+        if empty.size:
+            header.append("COMMENT no valid sample (SGP4 failed), no segment for: " + ", ".join(
+                f"{ephemeris.names[i]} ({ephemeris.norad_ids[i]})" for i in empty))
     header += [f"CREATION_DATE = {_kvn_time(created[np.newaxis])[0]}",
                f"ORIGINATOR = {originator}", ""]
     segments = 0
+    lines = 0
     offset = 0
     missing: list[str] = []
     with _open_binary(dest) as fh:
@@ -120,10 +129,17 @@ def write_oem(
                                      ok[i:i + 1], factor, decimals, sep=" ", skip_failed=True))
                 fh.write(b"\n")
                 segments += 1
-        if missing:
-            fh.write(("COMMENT no valid sample, no segment written for: "
-                      + ", ".join(missing) + "\n").encode())
-    return segments
+                lines += int(good.size)
+    return OemWriteResult(segments=segments, data_lines=lines, omitted=tuple(missing))
+
+
+@dataclass(frozen=True)
+class OemWriteResult:
+    """What :func:`write_oem` wrote: segments, data lines, and satellites with no valid sample."""
+
+    segments: int
+    data_lines: int
+    omitted: tuple[str, ...] = ()
 
 
 def _cospar_id(text: str) -> str:
@@ -141,7 +157,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-# ---- reader ---------------------------------------------------------------------------------------
+# ---- reader ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)

@@ -40,7 +40,6 @@ from orbemu.errors import UnavailableError, UsageError
 from orbemu.io.textrows import encode_fixed_width, encode_prefixes, format_rows
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
-from orbemu.orbits.frames import itrf_to_geodetic
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.propagation import ProgressCallback, SGP4Propagator
 from orbemu.time import Time

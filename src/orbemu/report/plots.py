@@ -87,7 +87,8 @@ def plot_ground_track(
     ax.axhline(0, color="#9a9a9a", linewidth=0.9)
 
     if ephemeris.n_sats > len(idx):
-        ax.scatter(lon[:, 0], lat[:, 0], s=1.5, color="#5a6b7d", alpha=0.5, linewidths=0,
+        dot = 1.5 if ephemeris.n_sats > 1000 else 8.0
+        ax.scatter(lon[:, 0], lat[:, 0], s=dot, color="#5a6b7d", alpha=0.5, linewidths=0,
                    label=f"all {ephemeris.n_sats} satellites at start", zorder=2)
     for k, i in enumerate(idx):
         x, y = _break_at_antimeridian(lon[i], lat[i])
