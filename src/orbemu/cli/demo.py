@@ -30,10 +30,10 @@ from orbemu.units import format_duration_ns, parse_duration_ns
 
 __all__ = ["DEMO_STATIONS", "run_demo"]
 
-#: Ground stations of the demo, looked up by name in the bundled lists (``ground`` datasets):
-#: Arctic, Antarctic, southern Africa, South-East Asia and North America.
-DEMO_STATIONS = ("Svalbard", "TrollSat", "Hartebeesthoek", "Singapore", "Fairbanks")
-DEMO_GROUND_LISTS = ("ksat", "commercial")
+#: Ground stations of the demo, from the bundled KSAT list: Arctic, Antarctic, southern Africa,
+#: South-East Asia and Alaska.
+DEMO_STATIONS = ("Svalbard", "Troll", "Hartebeesthoek", "Singapore", "Fairbanks")
+DEMO_GROUND_LIST = "ksat"
 PASS_WINDOW = "24h"
 ORBIT = "95m"
 STEP = "60s"
@@ -51,24 +51,16 @@ def _whole_second(t: Time) -> Time:
 
 
 def demo_ground() -> Any:
-    """The demo's stations, picked by name from the bundled ground lists (first match wins)."""
+    """The demo's stations, picked by name from the bundled KSAT list."""
     from orbemu.io.ground import load_ground_nodes
 
-    lists = [load_ground_nodes(name) for name in DEMO_GROUND_LISTS]
-    picked = []
-    for wanted in DEMO_STATIONS:
-        key = wanted.lower()
-        for nodes in lists:
-            hits = [i for i, n in enumerate(nodes.names) if key in str(n).lower()]
-            if hits:
-                picked.append(nodes.select([hits[0]]))
-                break
-    if not picked:
-        raise DataError(f"none of the demo stations {DEMO_STATIONS} is in the bundled lists "
-                        f"{DEMO_GROUND_LISTS}")
-    from orbemu.orbits.ground_nodes import GroundNodes
-
-    return GroundNodes.concat(picked, source=" + ".join(DEMO_GROUND_LISTS))
+    nodes = load_ground_nodes(DEMO_GROUND_LIST)
+    names = [str(n).lower() for n in nodes.names]
+    missing = [s for s in DEMO_STATIONS if s.lower() not in names]
+    if missing:
+        raise DataError(f"demo stations {missing} are not in the bundled list "
+                        f"{DEMO_GROUND_LIST!r}")
+    return nodes.select([names.index(s.lower()) for s in DEMO_STATIONS])
 
 
 def run_demo(out_dir: Path, *, out: Console, info: Callable[[str], None],
@@ -160,7 +152,7 @@ def run_demo(out_dir: Path, *, out: Console, info: Callable[[str], None],
     out.print("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
               + f"; total {total:.2f} s", markup=False)
     credits = {info.attribution for info in list_datasets()
-               if info.name in ("stations", "starlink", *DEMO_GROUND_LISTS)}
+               if info.name in ("stations", "starlink", DEMO_GROUND_LIST)}
     for line in sorted(credits):
         out.print(line, markup=False)
     return {"passes": n_passes, "rows": rows, "timings": timings, "files": [p for p, _ in files],

@@ -75,7 +75,7 @@ CELESTRAK_ATTRIBUTION = ("Orbital data: CelesTrak (celestrak.org), derived from 
 def _out() -> Console:
     """Console on the current stdout (looked up per call, so test runners' streams are used)."""
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120,
-                   highlight=False, soft_wrap=False)
+                   highlight=False, soft_wrap=True)
 
 
 def _err() -> Console:
@@ -189,6 +189,10 @@ class FrameChoice(StrEnum):
     geodetic = "geodetic"
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _errors_mode(skip_invalid: bool) -> str:
     return "skip" if skip_invalid else "raise"
 
@@ -211,7 +215,7 @@ def _load_elements(source: str, skip_invalid: bool) -> Any:
     _report_rejections(elements.rejections, "element records")
     if len(elements) == 0:
         raise InputError("no satellites to work with", source=str(source),
-                         fix="check the file, or run `orbemu elements` on it")
+                         fix="Check the file, or run `orbemu elements` on it")
     return elements
 
 
@@ -227,12 +231,12 @@ def _select(elements: Any, satellites: str | None) -> Any:
         if hits.size == 0:
             raise InputError(f"no satellite {token!r} in {elements.source or 'the elements'}",
                              field="--satellites",
-                             fix="give NORAD catalog numbers or exact names, comma-separated; "
+                             fix="Give NORAD catalog numbers or exact names, comma-separated; "
                              "`orbemu elements FILE` lists what the file holds")
         index.append(int(hits[0]))
     if not index:
         raise InputError("empty selection", field="--satellites",
-                         fix="give NORAD catalog numbers or exact names, comma-separated")
+                         fix="Give NORAD catalog numbers or exact names, comma-separated")
     return elements.select(np.array(index))
 
 
@@ -242,7 +246,7 @@ def _start_time(start: str | None, elements: Any) -> tuple[Time, str]:
     newest = Time(int(elements.epochs.ns.max()))
     # whole seconds: the grid then reads cleanly in files
     newest = Time(int(newest.ns) // NS_PER_S * NS_PER_S)
-    return newest, " (default: newest element epoch)"
+    return newest, " (default: the newest element epoch)"
 
 
 def _size(path: Path) -> str:
@@ -261,12 +265,12 @@ def _output_kind(output: Path, allowed: tuple[str, ...]) -> str:
     suffix = output.suffix.lower()
     if suffix not in allowed:
         raise InputError(f"unknown output format {output.suffix or '(no extension)'!r}",
-                         field="--output", text=str(output),
-                         fix=f"name the file with one of: {', '.join(allowed)}")
+                         field="--output",
+                         fix=f"Name the file with one of: {', '.join(allowed)}")
     parent = output.parent
     if not parent.exists():
         raise InputError(f"folder {str(parent)!r} does not exist", field="--output",
-                         fix="create it first, or write elsewhere")
+                         fix="Create it first, or write elsewhere")
     return suffix
 
 
@@ -301,9 +305,6 @@ def _write_ephemeris(elements: Any, times: Time, frame: str, output: Path, kind:
     prop_frame = "TEME" if frame == "teme" else "ITRF"
     if kind == ".czml":
         prop_frame = "ITRF"
-    if kind == ".oem" and frame == "geodetic":
-        raise InputError("an OEM holds cartesian states, not geodetic coordinates",
-                         field="--frame", fix="use --frame teme or --frame itrf with .oem")
     tally = _StatusTally()
     result: dict[str, Any] = {}
     with _progress(label, len(elements)) as update:
@@ -356,14 +357,18 @@ def propagate_cmd(
     duration_ns = parse_duration_ns(duration, field="--duration")
     step_ns = parse_duration_ns(step, field="--step")
     if step_ns <= 0:
-        raise InputError("step must be positive", field="--step", text=step, fix="e.g. --step 60s")
+        raise InputError("step must be positive", field="--step", text=step, fix="E.g. --step 60s")
     kind = _output_kind(output, _EPHEMERIS_FORMATS) if output is not None else None
+    if kind == ".oem" and frame == FrameChoice.geodetic:
+        raise InputError("an OEM holds cartesian states, not geodetic coordinates",
+                         field="--frame", fix="Use --frame teme or --frame itrf with .oem")
     sats = _select(_load_elements(elements, skip_invalid), satellites)
     t0, why = _start_time(start, sats)
     times = Time.range(t0, duration_ns, step_ns)
-    _info(f"propagate: {len(sats)} satellites from {sats.source} · start {t0.iso('s')}{why} · "
-          f"duration {format_duration_ns(duration_ns)} · step {format_duration_ns(step_ns)} "
-          f"({times.size} instants) · frame {frame.value} · SGP4")
+    _info(f"propagate: {_plural(len(sats), 'satellite')} from {sats.source} · "
+          f"start {t0.iso('s')}{why} · duration {format_duration_ns(duration_ns)} · "
+          f"step {format_duration_ns(step_ns)} ({times.size} instants) · frame {frame.value} · "
+          "SGP4")
     clock = _time.perf_counter()
     if output is not None and kind is not None:
         result = _write_ephemeris(sats, times, frame.value, output, kind)
@@ -371,7 +376,7 @@ def propagate_cmd(
         what = (f"{result['rows']} rows" if "rows" in result
                 else f"{result['segments']} segments" if "segments" in result
                 else f"{result['satellites']} satellites, {result['samples']} samples"
-                + (f" (every {result['stride']}th instant)" if result.get("stride", 1) > 1
+                + (f" (1 instant in {result['stride']})" if result.get("stride", 1) > 1
                    else ""))
         _out().print(f"wrote {output} ({what}, {_size(output)}) in {took:.2f} s", markup=False)
         return
@@ -433,14 +438,14 @@ def _load_ground(station: list[str] | None, stations: str | None, skip_invalid: 
         parts.append(nodes)
     if not parts:
         raise InputError("no ground stations given", field="--station",
-                         fix="add --station NAME:LAT,LON[,ALT_M] (repeatable) or --stations "
+                         fix="Add --station NAME:LAT,LON[,ALT_M] (repeatable) or --stations "
                          "FILE|NAME (e.g. --stations ksat; `orbemu data` lists the bundled ones)")
     ground = parts[0] if len(parts) == 1 else GroundNodes.concat(parts)
     names = list(ground.names)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(f"station names must be unique; repeated: {', '.join(dupes)}",
-                         field="--station", fix="give each station its own name")
+                         field="--station", fix="Give each station its own name")
     if len(ground) == 0:
         raise InputError("no ground stations to work with", field="--stations")
     return ground
@@ -494,10 +499,10 @@ def passes_cmd(
     duration_ns = parse_duration_ns(duration, field="--duration")
     if duration_ns <= 0:
         raise InputError("duration must be positive", field="--duration", text=duration,
-                         fix="e.g. --duration 24h")
+                         fix="E.g. --duration 24h")
     if min_elevation is not None and not -90.0 <= min_elevation <= 90.0:
         raise InputError(f"minimum elevation {min_elevation} is outside -90..90 degrees",
-                         field="--min-elevation", fix="e.g. --min-elevation 10")
+                         field="--min-elevation", fix="E.g. --min-elevation 10")
     if output is not None:
         _output_kind(output, (".csv",))
     ground = _load_ground(station, stations, skip_invalid)
@@ -547,7 +552,8 @@ def _histogram(title: str, values: np.ndarray, edges: list[float], unit: str) ->
     for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True):
         if c == 0:
             continue
-        label = f"≥ {lo:g} {unit}" if not np.isfinite(hi) else f"{lo:g}–{hi:g} {unit}"
+        sep = "" if unit == "°" else " "
+        label = f"≥ {lo:g}{sep}{unit}" if not np.isfinite(hi) else f"{lo:g}–{hi:g}{sep}{unit}"
         bar = "█" * max(1, round(40 * int(c) / peak))
         table.add_row(label, str(int(c)), f"[cyan]{bar}[/cyan]")
     return table
@@ -564,7 +570,7 @@ def elements_cmd(
 
     es = load_elements(elements, errors=_errors_mode(skip_invalid))  # type: ignore[arg-type]
     out = _out()
-    out.print(f"[bold]{es.source}[/bold]: {len(es)} satellites"
+    out.print(f"[bold]{es.source}[/bold]: {_plural(len(es), 'satellite')}"
               + (f", {len(es.rejections)} records rejected" if es.rejections else ""))
     if len(es):
         oldest, newest = es.epoch_span()
@@ -609,8 +615,9 @@ def _write_elements(es: Any, output: Path) -> None:
 
 @_command("walker")
 def walker_cmd(
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Write to FILE: .tle (3-line TLE) or OMM .xml/.kvn/.json/.csv.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to FILE: .tle (3-line TLE) or OMM .xml/.kvn/.json/.csv.")
+    ] = None,
     preset: Annotated[str | None, typer.Option(
         help="A named design (e.g. a Starlink or Kuiper shell); `orbemu walker --list` "
         "shows them.")] = None,
@@ -641,6 +648,9 @@ def walker_cmd(
             table.add_row(name, desc)
         _out().print(table)
         return
+    if output is None:
+        raise InputError("no output file", field="--output",
+                         fix="Add --output FILE.tle (or .xml, .kvn, .json, .csv for OMM)")
     _output_kind(output, tuple(_ELEMENT_FORMATS))
     kwargs: dict[str, Any] = {}
     if epoch:
@@ -649,7 +659,7 @@ def walker_cmd(
     if preset:
         if any(v is not None for v in explicit) or star:
             raise InputError("--preset cannot be combined with explicit shell parameters",
-                             field="--preset", fix="give either --preset NAME or --planes, "
+                             field="--preset", fix="Give either --preset NAME or --planes, "
                              "--sats-per-plane, --inclination and --altitude")
         es = presets_mod.walker_preset(preset, **kwargs)
         what = f"preset {preset}"
@@ -658,7 +668,7 @@ def walker_cmd(
                                             "--altitude"), explicit, strict=True) if v is None]
         if missing:
             raise InputError(f"missing {', '.join(missing)}", field="walker",
-                             fix="give --preset NAME, or all of --planes, --sats-per-plane, "
+                             fix="Give --preset NAME, or all of --planes, --sats-per-plane, "
                              "--inclination and --altitude (e.g. --planes 72 --sats-per-plane "
                              "22 --inclination 53 --altitude 550km)")
         build = walker_mod.walker_star if star else walker_mod.walker_delta

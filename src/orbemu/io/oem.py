@@ -216,12 +216,12 @@ class OemFile:
             if seg.ref_frame != first.ref_frame:
                 raise InputError(f"segments are in different frames ({first.ref_frame}, "
                                  f"{seg.ref_frame})", source=self.source, line=seg.line,
-                                 fix="read the segments one by one from OemFile.segments")
+                                 fix="Read the segments one by one from OemFile.segments")
             if seg.times.shape != first.times.shape or not np.array_equal(seg.times.ns,
                                                                           first.times.ns):
                 raise InputError("segments have different epochs; an Ephemeris needs one "
                                  "time grid", source=self.source, line=seg.line,
-                                 fix="read the segments one by one from OemFile.segments")
+                                 fix="Read the segments one by one from OemFile.segments")
         if first.ref_frame not in ("TEME", "ITRF"):
             raise InputError(f"REF_FRAME {first.ref_frame} is not supported by Ephemeris "
                              "(TEME or ITRF)", source=self.source, line=first.line,
@@ -250,10 +250,10 @@ def _lines(source: str | Path | IO[str]) -> tuple[str, list[str]]:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError("file not found", source=str(path),
-                             fix="check the path") from None
+                             fix="Check the path") from None
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                             source=str(path), fix="an OEM in KVN form is plain text") from None
+                             source=str(path), fix="An OEM in KVN form is plain text") from None
         return str(path), text.splitlines()
     return getattr(source, "name", "<stream>"), source.read().splitlines()
 
@@ -281,11 +281,11 @@ def read_oem(source: str | Path | IO[str]) -> OemFile:
         i += 1
     if i >= n:
         raise InputError("empty file: no CCSDS_OEM_VERS line", source=name,
-                         fix="is this an OEM in KVN form?")
+                         fix="Is this an OEM in KVN form?")
     m = _KV.fullmatch(lines[i])
     if not m or m.group(1) != "CCSDS_OEM_VERS":
         raise err("an OEM must start with 'CCSDS_OEM_VERS = 2.0'", i + 1, "CCSDS_OEM_VERS",
-                  "is this an OEM in KVN form (not XML)?")
+                  "Is this an OEM in KVN form (not XML)?")
     header["CCSDS_OEM_VERS"] = m.group(2)
     i += 1
     while i < n and lines[i].strip() != "META_START":
@@ -301,7 +301,7 @@ def read_oem(source: str | Path | IO[str]) -> OemFile:
     for key in ("CREATION_DATE", "ORIGINATOR"):
         if key not in header:
             raise InputError(f"the header has no {key}", source=name, field=key,
-                             fix="the OEM header needs CREATION_DATE and ORIGINATOR")
+                             fix="The OEM header needs CREATION_DATE and ORIGINATOR")
 
     while i < n:
         s = lines[i].strip()
@@ -335,7 +335,7 @@ def read_oem(source: str | Path | IO[str]) -> OemFile:
         for key in _REQUIRED_META:
             if key not in meta:
                 raise InputError(f"segment metadata has no {key}", source=name, line=seg_line,
-                                 field=key, fix=f"add '{key} = ...' between META_START and "
+                                 field=key, fix=f"Add '{key} = ...' between META_START and "
                                  "META_STOP")
         i += 1
         epochs: list[str] = []
@@ -372,7 +372,7 @@ def read_oem(source: str | Path | IO[str]) -> OemFile:
                              line=seg_line)
         if not rows:
             raise InputError("segment has no data lines", source=name, line=seg_line,
-                             fix="each META_STOP must be followed by at least one state")
+                             fix="Each META_STOP must be followed by at least one state")
         if meta["TIME_SYSTEM"] != "UTC":
             raise InputError(f"TIME_SYSTEM {meta['TIME_SYSTEM']} is not supported (UTC only)",
                              source=name, line=seg_line, field="TIME_SYSTEM")
