@@ -671,12 +671,14 @@ def walker_cmd(
                              fix="Give --preset NAME, or all of --planes, --sats-per-plane, "
                              "--inclination and --altitude (e.g. --planes 72 --sats-per-plane "
                              "22 --inclination 53 --altitude 550km)")
+        assert planes is not None and sats_per_plane is not None  # checked just above
+        assert inclination is not None and altitude is not None
         build = walker_mod.walker_star if star else walker_mod.walker_delta
         es = build(planes, sats_per_plane, phasing, inclination_deg=inclination,
-                   altitude_m=parse_distance_m(altitude, field="--altitude"),  # type: ignore[arg-type]
+                   altitude_m=parse_distance_m(altitude, field="--altitude"),
                    name_prefix=name_prefix, first_catalog_number=first_catalog_number, **kwargs)
         shape = "star" if star else "delta"
-        what = (f"Walker {shape} {inclination:g}°: {planes * sats_per_plane}/{planes}/"  # type: ignore[operator]
+        what = (f"Walker {shape} {inclination:g}°: {planes * sats_per_plane}/{planes}/"
                 f"{phasing} at {altitude}")
     _write_elements(es, output)
     _out().print(f"wrote {output}: {len(es)} satellites, {what}, epoch "

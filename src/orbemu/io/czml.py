@@ -88,7 +88,8 @@ def write_czml(
     first = next(blocks, None)
     counts = {"satellites": 0, "stations": 0, "samples": 0, "stride": 1}
     own = isinstance(dest, (str, Path))
-    fh: IO[str] = open(dest, "w", encoding="utf-8") if own else dest  # type: ignore[arg-type]
+    fh: IO[str] = (open(dest, "w", encoding="utf-8") if isinstance(dest, (str, Path))
+                   else dest)
     try:
         if first is None:
             fh.write("[" + _preamble(cz, name, None, []).model_dump_json(exclude_none=True))
