@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import time as _time
 from collections.abc import Callable, Iterator
@@ -135,8 +136,9 @@ def _friendly(fn: F) -> F:
             _err().print("interrupted", markup=False)
             raise typer.Exit(130) from None
         except BrokenPipeError:  # `orbemu ... | head`: the reader left; not an error
-            with contextlib.suppress(Exception):
-                sys.stdout = open(__import__("os").devnull, "w")
+            # Python would complain again when flushing stdout at exit: point it at devnull
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
         except Exception as exc:
             if _state["debug"]:
