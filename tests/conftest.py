@@ -13,7 +13,9 @@ ONE_SECOND_NS = 10**9
 
 REPO = Path(__file__).resolve().parents[1]
 #: Real data shared by the project (CelesTrak, cities, gateways); tests using it skip cleanly.
-SHARED_DATA = REPO.parent / "shared" / "data"
+#: It sits beside the checkout (CI) or beside the folder of worktrees (``wt/<name>``).
+SHARED_DATA = next((p / "shared" / "data" for p in REPO.parents
+                    if (p / "shared" / "data").is_dir()), REPO.parent / "shared" / "data")
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from orbemu.errors import (
     UnavailableError,
     UsageError,
 )
+from orbemu.io.elements import load_elements
+from orbemu.io.ground import load_ground_nodes
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.ground_nodes import GroundNodes
@@ -43,6 +45,8 @@ __all__ = [
     "UnavailableError",
     "UsageError",
     "__version__",
+    "load_elements",
+    "load_ground_nodes",
     "parse_distance_m",
     "parse_duration_ns",
     "propagate",
