@@ -70,7 +70,7 @@ def test_passes_summary_on_screen(run, iss_tle):
 
 
 @pytest.mark.parametrize(("args", "needles"), [
-    (("--station", "Svalbard:78.2,foo"), ("Svalbard:78.2,foo",)),
+    (("--station", "Svalbard:78.2,foo"), ("--station", "'foo' is not a number")),
     (("--station", "Nowhere:95,10"), ("95",)),
     ((), ("--station", "--stations")),
     (("--stations", "no-such-network"), ("no-such-network",)),
