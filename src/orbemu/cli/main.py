@@ -732,8 +732,11 @@ def _data_list() -> None:
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path("out"),
 ) -> None:
-    """The default job: passes of the space stations over a few ground stations, and one orbit
-    of the Starlink snapshot, written as CSV, CZML and a PNG plot."""
+    """Run the default job (make demo): passes, one Starlink orbit, CSV, CZML and a plot.
+
+    Passes of the bundled space stations over five KSAT ground stations for 24 h, and one orbit
+    of the bundled Starlink snapshot, written into --out as CSV, CZML and a PNG ground track.
+    """
     from orbemu.cli.demo import run_demo
 
     run_demo(out_dir, out=_out(), info=_info, progress=_progress)
