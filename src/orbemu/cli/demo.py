@@ -1,8 +1,8 @@
 """The default job of ``make demo`` (``orbemu demo --out out``).
 
-1. Passes of the bundled ``stations`` element set (ISS, Tiangong and their visitors) over a few
-   bundled ground stations spread from the Arctic to Antarctica, for the 24 h after the data's
-   newest epoch → ``passes.csv``.
+1. Passes of the bundled ``stations`` element set (ISS, Tiangong and their visitors) over five
+   bundled KSAT ground stations spread around the world, for the 24 h after the data's newest
+   epoch → ``passes.csv``.
 2. One orbit (95 min at 60 s) of the bundled Starlink snapshot, from its newest epoch →
    ``starlink_geodetic.csv`` (lat/lon/alt of every satellite at every minute), ``starlink.czml``
    (open it in CesiumJS) and ``ground_track.png``.
@@ -30,11 +30,14 @@ from orbemu.units import format_duration_ns, parse_duration_ns
 
 __all__ = ["DEMO_STATIONS", "run_demo"]
 
-#: Ground stations of the demo, from the bundled KSAT list: Arctic, Antarctic, southern Africa,
-#: South-East Asia and Alaska.
-DEMO_STATIONS = ("Svalbard", "Troll", "Hartebeesthoek", "Singapore", "Fairbanks")
+#: Ground stations of the demo, from the bundled KSAT list, spread in longitude and within reach
+#: of the space stations' 41.5° and 51.6° orbits: Hawaii, Bavaria, South-East Asia, southern Africa
+#: and New Zealand.
+DEMO_STATIONS = ("Hawaii", "Weilheim", "Singapore", "Hartebeesthoek", "Awarua")
 DEMO_GROUND_LIST = "ksat"
 PASS_WINDOW = "24h"
+#: A typical operational mask: passes lower than this are too short and too noisy to use.
+MIN_ELEVATION_DEG = 10.0
 ORBIT = "95m"
 STEP = "60s"
 
@@ -87,14 +90,15 @@ def run_demo(out_dir: Path, *, out: Console, info: Callable[[str], None],
     window_ns = parse_duration_ns(PASS_WINDOW)
     info(f"demo: passes of {len(stations_set)} satellites ('stations' set) over "
          f"{len(ground)} ground stations ({', '.join(map(str, ground.names))}) · start "
-         f"{start.iso('s')} (newest element epoch) · {PASS_WINDOW} · each station's own "
-         f"minimum elevation")
+         f"{start.iso('s')} (newest element epoch) · {PASS_WINDOW} · min elevation "
+         f"{MIN_ELEVATION_DEG:g}°")
     clock = time.perf_counter()
     with progress("passes", 1) as update:
-        passes = find_passes(stations_set, ground, start, window_ns, progress=update)
+        passes = find_passes(stations_set, ground, start, window_ns,
+                             min_elevation_deg=MIN_ELEVATION_DEG, progress=update)
     timings["find passes"] = time.perf_counter() - clock
     passes_csv = out_dir / "passes.csv"
-    n_passes = write_passes_csv(passes, stations_set, ground, passes_csv)
+    n_passes = write_passes_csv(passes, passes_csv)
 
     # 2. one orbit of the Starlink snapshot
     clock = time.perf_counter()
@@ -121,7 +125,7 @@ def run_demo(out_dir: Path, *, out: Console, info: Callable[[str], None],
     counts = write_czml(eph, czml_path, ground=ground, name="orbemu demo: Starlink, one orbit")
     stride = counts["stride"]
     files.append((czml_path, f"{counts['satellites']} satellites, {counts['stations']} stations"
-                  + (f", every {format_duration_ns(stride * parse_duration_ns(STEP))}"
+                  + (f", positions every {format_duration_ns(stride * parse_duration_ns(STEP))}"
                      if stride > 1 else "")))
     timings["write CZML"] = time.perf_counter() - clock
 

@@ -523,7 +523,7 @@ def passes_cmd(
     if output is not None:
         from orbemu.io.tables import write_passes_csv
 
-        write_passes_csv(passes, sats, ground, output)
+        write_passes_csv(passes, output)
         _out().print(f"wrote {output} ({n} passes, {_size(output)}) in {took:.2f} s",
                      markup=False)
         return

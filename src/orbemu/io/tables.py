@@ -40,7 +40,6 @@ from orbemu.errors import UnavailableError, UsageError
 from orbemu.io.textrows import encode_fixed_width, encode_prefixes, format_rows
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
-from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.orbits.propagation import ProgressCallback, SGP4Propagator
 from orbemu.time import Time
 
@@ -271,20 +270,15 @@ def write_ephemeris_parquet(
     return rows
 
 
-def write_passes_csv(
-    passes: Any,
-    elements: ElementSet,
-    ground: GroundNodes,
-    dest: str | Path | IO[str],
-) -> int:
+def write_passes_csv(passes: Any, dest: str | Path | IO[str]) -> int:
     """Write passes to CSV with :data:`PASSES_COLUMNS`; returns the number of rows.
 
-    ``passes`` is the columnar result of ``orbemu.orbits.passes.find_passes`` (``sat_index``,
-    ``node_index``, ``aos``/``tca``/``los`` ``Time`` arrays, ``max_elevation_deg``, ``partial``),
-    with indices into ``elements`` and ``ground``. Rows are ordered by AOS, then satellite, then
-    station. Times are ISO 8601 UTC with ``Z`` to the millisecond; elevation in degrees to 0.001;
-    ``partial`` is ``true`` when the pass was cut by the start or end of the window (its AOS or LOS
-    is then the window edge, not a horizon crossing).
+    ``passes`` is the columnar :class:`~orbemu.orbits.passes.Passes` of ``find_passes``
+    (``sat_index``/``node_index`` into its ``set_norad_ids``, ``set_names``, ``set_node_names``;
+    ``aos``/``tca``/``los`` ``Time`` arrays; ``max_elevation_deg``; ``partial``). Rows are ordered
+    by AOS, then satellite, then station. Times are ISO 8601 UTC with ``Z`` to the millisecond;
+    elevation in degrees to 0.001; ``partial`` is ``true`` when the pass was cut by the start or
+    end of the window (its AOS or LOS is then the window edge, not a horizon crossing).
     """
     sat = np.asarray(passes.sat_index, dtype=np.int64)
     node = np.asarray(passes.node_index, dtype=np.int64)
@@ -294,16 +288,17 @@ def write_passes_csv(
              for name in ("aos", "tca", "los")}
     max_el = np.asarray(passes.max_elevation_deg, dtype=np.float64)[order]
     partial = np.asarray(passes.partial, dtype=bool)[order]
-    sat, node = sat[order], node[order]
+    norad = np.asarray(passes.set_norad_ids)[sat[order]]
+    sat_names = np.asarray(passes.set_names)[sat[order]]
+    node_names = np.asarray(passes.set_node_names)[node[order]]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(PASSES_COLUMNS)
-    for k in range(sat.size):
-        w.writerow((int(elements.norad_ids[sat[k]]), elements.names[sat[k]], ground.names[node[k]],
-                    texts["aos"][k], texts["tca"][k], texts["los"][k], f"{max_el[k]:.3f}",
-                    "true" if partial[k] else "false"))
+    for k in range(order.size):
+        w.writerow((int(norad[k]), sat_names[k], node_names[k], texts["aos"][k], texts["tca"][k],
+                    texts["los"][k], f"{max_el[k]:.3f}", "true" if partial[k] else "false"))
     if isinstance(dest, (str, Path)):
         Path(dest).write_text(buf.getvalue(), encoding="utf-8")
     else:
         dest.write(buf.getvalue())
-    return int(sat.size)
+    return int(order.size)
