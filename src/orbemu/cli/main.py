@@ -417,8 +417,9 @@ def _propagate_summary(sats: Any, times: Time, frame: str) -> None:
     out.print(table)
     if eph.n_sats > shown:
         out.print(f"... and {eph.n_sats - shown} more satellites", markup=False)
-    out.print(f"{eph.n_sats} satellites × {eph.n_times} instants = {eph.n_sats * eph.n_times} "
-              f"states in {took:.2f} s; {eph.failed_samples()} failed samples. "
+    out.print(f"{_plural(eph.n_sats, 'satellite')} × {_plural(eph.n_times, 'instant')} = "
+              f"{_plural(eph.n_sats * eph.n_times, 'state')} in {took:.2f} s; "
+              f"{eph.failed_samples()} failed samples. "
               "Use --output FILE (.csv, .parquet, .oem, .czml) to write them all.", markup=False)
     for reason, n in eph.status_summary().items():
         _warn(f"{n} satellites have samples that failed: {reason}")
@@ -513,7 +514,8 @@ def passes_cmd(
     min_el = (f"{min_elevation:g}°" if min_elevation is not None
               else "per station (" + ", ".join(
                   sorted({f"{v:g}°" for v in ground.min_elevation_deg})) + ")")
-    _info(f"passes: {len(sats)} satellites from {sats.source} over {len(ground)} stations · "
+    _info(f"passes: {_plural(len(sats), 'satellite')} from {sats.source} over "
+          f"{_plural(len(ground), 'station')} · "
           f"start {t0.iso('s')}{why} · duration {format_duration_ns(duration_ns)} · "
           f"min elevation {min_el}")
     clock = _time.perf_counter()
