@@ -24,6 +24,7 @@ from orbemu.io.ground import load_ground_nodes
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.ground_nodes import GroundNodes
+from orbemu.orbits.passes import Passes, find_passes
 from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
 from orbemu.time import Time
 from orbemu.units import parse_distance_m, parse_duration_ns
@@ -37,6 +38,7 @@ __all__ = [
     "GroundNodes",
     "InputError",
     "OrbemuError",
+    "Passes",
     "Propagator",
     "Rejection",
     "SGP4Propagator",
@@ -45,6 +47,7 @@ __all__ = [
     "UnavailableError",
     "UsageError",
     "__version__",
+    "find_passes",
     "load_elements",
     "load_ground_nodes",
     "parse_distance_m",

@@ -49,6 +49,10 @@ EARTH_ROTATION_RAD_S = 7.292115e-5
 WGS72_A_M = 6_378_135.0
 WGS72_MU_M3_S2 = 3.986008e14
 WGS72_J2 = 0.001082616
+#: WGS72 inverse flattening (DMA TR 8350.2 (1987); the ellipsoid Hypatia places ground stations on).
+WGS72_INV_F = 298.26
+WGS72_F = 1.0 / WGS72_INV_F
+WGS72_E2 = WGS72_F * (2.0 - WGS72_F)
 
 # --- Earth: EGM96 J2 (for the secular J2 propagator of designed shells) --------------------------
 EGM96_J2 = 1.08262668e-3

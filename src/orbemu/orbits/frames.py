@@ -25,6 +25,8 @@ from orbemu.constants import (
     JD_J2000,
     S_PER_DAY,
     TAU,
+    WGS72_A_M,
+    WGS72_E2,
     WGS84_A_M,
     WGS84_E2,
     WGS84_F,
@@ -223,17 +225,31 @@ def itrf_to_geodetic(r_itrf_m: FloatArray) -> tuple[FloatArray, FloatArray, Floa
     return lat.reshape(shape), lon.reshape(shape), alt.reshape(shape)
 
 
+#: Ellipsoids :func:`geodetic_to_itrf` accepts: (semi-major axis m, first eccentricity squared).
+ELLIPSOIDS: dict[str, tuple[float, float]] = {
+    "WGS84": (WGS84_A_M, WGS84_E2),
+    "WGS72": (WGS72_A_M, WGS72_E2),
+}
+
+
 def geodetic_to_itrf(lat_rad: npt.ArrayLike, lon_rad: npt.ArrayLike,
-                     alt_m: npt.ArrayLike = 0.0) -> FloatArray:
-    """WGS84 geodetic coordinates → ITRF (ECEF) positions ``(..., 3)`` in metres."""
+                     alt_m: npt.ArrayLike = 0.0, *, ellipsoid: str = "WGS84") -> FloatArray:
+    """Geodetic coordinates → ITRF (ECEF) positions ``(..., 3)`` in metres.
+
+    ``ellipsoid`` is ``"WGS84"`` (orbemu's ground geodesy) or ``"WGS72"`` (for reproducing tools
+    that place stations on SGP4's ellipsoid, e.g. Hypatia; the two differ by up to ~2 m).
+    """
+    if ellipsoid not in ELLIPSOIDS:
+        raise UsageError(f"ellipsoid must be one of {sorted(ELLIPSOIDS)}, got {ellipsoid!r}")
+    a, e2 = ELLIPSOIDS[ellipsoid]
     lat = np.asarray(lat_rad, dtype=np.float64)
     lon = np.asarray(lon_rad, dtype=np.float64)
     alt = np.asarray(alt_m, dtype=np.float64)
     sl, cl = np.sin(lat), np.cos(lat)
-    n = WGS84_A_M / np.sqrt(1.0 - WGS84_E2 * sl * sl)
+    n = a / np.sqrt(1.0 - e2 * sl * sl)
     x = (n + alt) * cl * np.cos(lon)
     y = (n + alt) * cl * np.sin(lon)
-    z = (n * (1.0 - WGS84_E2) + alt) * sl
+    z = (n * (1.0 - e2) + alt) * sl
     return np.stack(np.broadcast_arrays(x, y, z), axis=-1)
 
 
