@@ -99,12 +99,12 @@ def ephemeris_blocks(
     """Propagate ``elements`` block of satellites by block, for the streaming writers.
 
     Each yielded ephemeris covers every instant of ``times`` for the next ``block_sats``
-    satellites (default: as many as keep ``block_sats × len(times) ≤ max_samples``, ~100 MB).
-    ``progress(done_sats, total_sats)`` is called after each block.
+    satellites (default: 1,024, fewer if needed to keep ``block_sats × len(times) ≤
+    max_samples``, ~100 MB). ``progress(done_sats, total_sats)`` is called after each block.
     """
     n = len(elements)
     t = max(times.size, 1)
-    block = block_sats or max(1, max_samples // t)
+    block = block_sats or max(1, min(1024, max_samples // t))
     prop = SGP4Propagator()
     for a in range(0, n, block):
         b = min(a + block, n)
