@@ -85,3 +85,19 @@ def test_passes_summary_on_screen(run, iss_tle):
 def test_bad_station_input_exits_2(run, iss_tle, tmp_path, args, needles):
     fixed = [str(tmp_path / a) if a == "p.parquet" else a for a in args]
     assert_clean_error(run("passes", iss_tle, *fixed), *needles)
+
+
+def test_stations_file_and_skip_invalid(run, iss_tle, tmp_path):
+    csv_path = tmp_path / "gs.csv"
+    csv_path.write_text("name,lat_deg,lon_deg,alt_m\nWeilheim,47.8801,11.0794,600\n"
+                        "Nowhere,123.0,10.0,0\n")
+    assert_clean_error(run("passes", iss_tle, "--stations", csv_path, "--start", START),
+                       "gs.csv line 3", "lat")
+    out = tmp_path / "p.csv"
+    result = run("passes", iss_tle, "--stations", csv_path, "--skip-invalid", "--start", START,
+                 "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "skipped 1 invalid ground-station rows" in result.stderr
+    assert "gs.csv line 3" in result.stderr
+    _, rows = read_csv(out)
+    assert rows and {r[2] for r in rows} == {"Weilheim"}
