@@ -21,11 +21,37 @@ from orbemu.errors import (
 )
 from orbemu.io.elements import load_elements
 from orbemu.io.ground import load_ground_nodes
+from orbemu.links import (
+    GroundLinks,
+    HandoverTracker,
+    IslLinks,
+    IslPlan,
+    LinkKind,
+    ground_links,
+    infer_planes,
+    isl_links,
+    plus_grid,
+    select_links,
+)
+from orbemu.network import (
+    FailureSchedule,
+    Routes,
+    Topology,
+    TopologyBuilder,
+    forwarding_changes,
+    max_min_fair,
+    shortest_paths,
+)
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.ground_nodes import GroundNodes
+from orbemu.orbits.interpolation import InterpolatedPropagator
+from orbemu.orbits.kepler import J2Propagator
 from orbemu.orbits.passes import Passes, find_passes
+from orbemu.orbits.presets import list_presets, walker_preset
 from orbemu.orbits.propagation import Propagator, SGP4Propagator, propagate
+from orbemu.orbits.sun import Eclipses, find_eclipses
+from orbemu.orbits.walker import walker_delta, walker_star
 from orbemu.time import Time
 from orbemu.units import parse_distance_m, parse_duration_ns
 
@@ -33,24 +59,49 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError",
+    "Eclipses",
     "ElementSet",
     "Ephemeris",
+    "FailureSchedule",
+    "GroundLinks",
     "GroundNodes",
+    "HandoverTracker",
     "InputError",
+    "InterpolatedPropagator",
+    "IslLinks",
+    "IslPlan",
+    "J2Propagator",
+    "LinkKind",
     "OrbemuError",
     "Passes",
     "Propagator",
     "Rejection",
+    "Routes",
     "SGP4Propagator",
     "ScenarioError",
     "Time",
+    "Topology",
+    "TopologyBuilder",
     "UnavailableError",
     "UsageError",
     "__version__",
+    "find_eclipses",
     "find_passes",
+    "forwarding_changes",
+    "ground_links",
+    "infer_planes",
+    "isl_links",
+    "list_presets",
     "load_elements",
     "load_ground_nodes",
+    "max_min_fair",
     "parse_distance_m",
     "parse_duration_ns",
+    "plus_grid",
     "propagate",
+    "select_links",
+    "shortest_paths",
+    "walker_delta",
+    "walker_preset",
+    "walker_star",
 ]

@@ -33,6 +33,10 @@ def _satrec_epoch_ns(sat: Satrec) -> int:
     return int(t.ns)
 
 
+def _default_shell(plane: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    return np.where(np.asarray(plane) >= 0, 0, _UNKNOWN).astype(np.int32)
+
+
 @dataclass(frozen=True, eq=False)
 class ElementSet:
     """Orbital elements of ``n`` satellites.
@@ -44,11 +48,16 @@ class ElementSet:
     names: (n,) object array of str; the TLE line-0 / OMM OBJECT_NAME, or a generated name.
     epochs: (n,) ``Time`` of each element set.
     plane, slot: (n,) int32 orbital plane and slot-in-plane indices for designed shells (or after
-        plane inference); -1 where unknown. Later stages build +Grid ISLs from these.
+        plane inference); -1 where unknown. Later stages build +Grid ISLs from these. Plane numbers
+        are unique across the whole set (a second shell's planes follow the first's).
     intl_designators: (n,) object array of str (``"1998-067A"``), ``""`` where unknown.
     source: a short description of where the set came from (file name or generator).
     rejections: records a lenient load skipped, and why.
     notes: other things the loader wants the user to know (duplicates resolved, ...).
+    shell: (n,) int32 index of the shell each satellite belongs to (0, 1, ... in a multi-shell
+        set; -1 where the plane is unknown). A +Grid ring wraps around within one shell: the
+        planes of shell ``k`` are the contiguous numbers ``plane[shell == k]``. Defaults to 0
+        wherever ``plane`` is known.
     """
 
     satrecs: tuple[Satrec, ...]
@@ -61,11 +70,14 @@ class ElementSet:
     source: str = ""
     rejections: tuple[Rejection, ...] = ()
     notes: tuple[str, ...] = ()
+    shell: npt.NDArray[np.int32] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.satrecs)
-        for name in ("norad_ids", "names", "plane", "slot", "intl_designators"):
+        if self.shell is None:
+            object.__setattr__(self, "shell", _default_shell(self.plane))
+        for name in ("norad_ids", "names", "plane", "slot", "intl_designators", "shell"):
             arr = getattr(self, name)
             if len(arr) != n:
                 raise UsageError(f"ElementSet.{name} has {len(arr)} entries for {n} satellites")
@@ -117,20 +129,35 @@ class ElementSet:
 
     @classmethod
     def concat(cls, sets: Sequence[ElementSet], *, source: str | None = None) -> ElementSet:
-        """Join sets end to end (indices of the second follow the first)."""
+        """Join sets end to end (indices of the second follow the first).
+
+        Known plane and shell numbers of each later set are shifted past those of the sets before
+        it, so ``(plane, slot)`` stays unique and each input keeps its own shell(s).
+        """
         if not sets:
             raise UsageError("ElementSet.concat needs at least one set")
+        planes, shells = [], []
+        plane_offset = shell_offset = 0
+        for es in sets:
+            shell = es.shell_index
+            planes.append(np.where(es.plane >= 0, es.plane + plane_offset, es.plane))
+            shells.append(np.where(shell >= 0, shell + shell_offset, shell))
+            if np.any(es.plane >= 0):
+                plane_offset += int(es.plane.max()) + 1
+            if np.any(shell >= 0):
+                shell_offset += int(shell.max()) + 1
         return cls(
             satrecs=tuple(s for es in sets for s in es.satrecs),
             norad_ids=np.concatenate([es.norad_ids for es in sets]),
             names=np.concatenate([es.names for es in sets]),
             epochs=Time(np.concatenate([es.epochs.ns for es in sets])),
-            plane=np.concatenate([es.plane for es in sets]),
+            plane=np.concatenate(planes).astype(np.int32),
             slot=np.concatenate([es.slot for es in sets]),
             intl_designators=np.concatenate([es.intl_designators for es in sets]),
             source=source if source is not None else " + ".join(es.source for es in sets),
             rejections=tuple(r for es in sets for r in es.rejections),
             notes=tuple(n for es in sets for n in es.notes),
+            shell=np.concatenate(shells).astype(np.int32),
         )
 
     # ---- size and selection ------------------------------------------------------------------
@@ -155,6 +182,7 @@ class ElementSet:
             source=self.source,
             rejections=self.rejections,
             notes=self.notes,
+            shell=self.shell_index[idx],
         )
 
     def index_of(self, key: int | str) -> int:
@@ -169,10 +197,20 @@ class ElementSet:
             raise UsageError(f"no satellite {key!r} in {self!r}")
         return int(hits[0])
 
-    def with_structure(self, plane: npt.ArrayLike, slot: npt.ArrayLike) -> ElementSet:
-        """The same set with plane/slot indices attached (e.g. after plane inference)."""
-        return replace(self, plane=np.asarray(plane, np.int32), slot=np.asarray(slot, np.int32),
+    def with_structure(self, plane: npt.ArrayLike, slot: npt.ArrayLike,
+                       shell: npt.ArrayLike | None = None) -> ElementSet:
+        """The same set with plane/slot (and optionally shell) indices attached (e.g. after plane
+        inference); ``shell`` defaults to 0 wherever the plane is known."""
+        plane_arr = np.asarray(plane, np.int32)
+        shell_arr = _default_shell(plane_arr) if shell is None else np.asarray(shell, np.int32)
+        return replace(self, plane=plane_arr, slot=np.asarray(slot, np.int32), shell=shell_arr,
                        _cache={})
+
+    @property
+    def shell_index(self) -> npt.NDArray[np.int32]:
+        """The ``shell`` array (never None after construction; typed for mypy)."""
+        assert self.shell is not None
+        return self.shell
 
     @property
     def has_structure(self) -> bool:

@@ -47,10 +47,16 @@ OutputFrame = Literal["TEME", "ITRF"]
 class Propagator(Protocol):
     """What every propagator provides."""
 
-    #: The frame ``propagate`` returns by default ("TEME" for SGP4 and the J2 propagator).
-    frame: str
-    #: A one-line statement of the propagator's accuracy, for summaries and docs.
-    accuracy: str
+    # Read-only members, so frozen dataclasses satisfy the protocol.
+    @property
+    def frame(self) -> str:
+        """The frame ``propagate`` returns by default ("TEME" for SGP4 and the J2 propagator)."""
+        ...
+
+    @property
+    def accuracy(self) -> str:
+        """A one-line statement of the propagator's accuracy, for summaries and docs."""
+        ...
 
     def propagate(self, elements: ElementSet, times: Time) -> Ephemeris: ...
 
