@@ -24,8 +24,7 @@ as possible):
 Slews
 -----
 Changing mode (or target) starts an eigen-axis slew: its duration is the rotation angle between
-the two attitudes (``2·acos|q₁·q₂|`` of their quaternions, evaluated at the instant of the
-request) divided by ``slew_rate_deg_s``, plus ``settle_s``. The payload cannot capture until the
+the two attitudes (of the quaternion ``q₁* ⊗ q₂``, evaluated at the instant of the request) divided by ``slew_rate_deg_s``, plus ``settle_s``. The payload cannot capture until the
 slew and settling are over (``t >= slew_end_ns``). During a slew the solar array is taken at the
 *worse* of its two end attitudes (the smaller cosine, both evaluated at the current geometry):
 conservative without modelling the path. A request during a slew is queued behind it: it starts
@@ -287,8 +286,13 @@ def _slew_angle_kernel(r, v, sun, nb, tgt, sats, from_mode, from_target, to_mode
         i = sats[k]
         aw, ax, ay, az = _mode_quaternion(r, v, sun, nb, tgt, i, from_mode[k], from_target[k])
         bw, bx, by, bz = _mode_quaternion(r, v, sun, nb, tgt, i, to_mode[k], to_target[k])
-        d = abs(aw * bw + ax * bx + ay * by + az * bz)
-        out[k] = 2.0 * math.acos(min(d, 1.0))
+        # Relative rotation conj(a) ⊗ b: angle 2·atan2(|vector part|, |scalar part|), accurate
+        # for small angles too (acos of the scalar part is not).
+        w = aw * bw + ax * bx + ay * by + az * bz
+        ux = aw * bx - bw * ax - (ay * bz - az * by)
+        uy = aw * by - bw * ay - (az * bx - ax * bz)
+        uz = aw * bz - bw * az - (ax * by - ay * bx)
+        out[k] = 2.0 * math.atan2(math.sqrt(ux * ux + uy * uy + uz * uz), abs(w))
 
 
 def _as(x: npt.ArrayLike, dtype: type, n: int) -> npt.NDArray[Any]:
@@ -305,8 +309,9 @@ def slew_angle_rad(geom: AttitudeGeometry, sats: npt.ArrayLike, from_mode: npt.A
     if method == "reference":
         q1 = _quaternions(geom, sats, _as(from_mode, np.int64, k), _as(from_target, np.int64, k))
         q2 = _quaternions(geom, sats, _as(to_mode, np.int64, k), _as(to_target, np.int64, k))
-        d = np.abs(np.sum(q1 * q2, axis=1))
-        return 2.0 * np.arccos(np.minimum(d, 1.0))
+        w = np.sum(q1 * q2, axis=1)
+        u = q1[:, :1] * q2[:, 1:] - q2[:, :1] * q1[:, 1:] - _cross(q1[:, 1:], q2[:, 1:])
+        return 2.0 * np.arctan2(np.sqrt(_dot(u, u)), np.abs(w))
     _check_method(method)
     out = np.empty(k)
     _slew_angle_kernel(geom.r_m, geom.v_m_s, geom.sun, geom.array_normal_body,

@@ -166,7 +166,8 @@ class ImagerSpec:
     swath_half_angle_deg: float = 2.0
     #: Largest off-nadir angle the satellite may point at a target (target mode).
     max_off_nadir_deg: float = 30.0
-    #: Smallest elevation of the satellite seen from the target.
+    #: Smallest elevation of the satellite seen from the target (≥ 0: the line of sight
+    #: must clear the Earth).
     min_elevation_deg: float = 30.0
     #: Smallest Sun elevation at the target (optical imagers need daylight); −90 disables.
     min_sun_elevation_deg: float = 10.0
@@ -241,7 +242,7 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "settle_s": (0.0, None, True, True),
     "swath_half_angle_deg": (0.0, 90.0, True, False),
     "max_off_nadir_deg": (0.0, 90.0, True, False),
-    "min_elevation_deg": (-90.0, 90.0, True, True),
+    "min_elevation_deg": (0.0, 90.0, True, True),
     "min_sun_elevation_deg": (-90.0, 90.0, True, True),
     "pixels_across": (1, None, True, True),
     "pixels_along": (1, None, True, True),

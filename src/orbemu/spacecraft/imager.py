@@ -172,18 +172,17 @@ def footprint_chord(r_norm_m: FloatArray, half_angle_rad: FloatArray,
     """Chord on the unit sphere enclosing every target a satellite can see (conservative).
 
     The Earth-central angle from the sub-satellite point is the smaller of the footprint's
-    (``asin(r sin η / R) − η``, or the horizon ``acos(R / r)`` when the cone misses the sphere)
-    and the elevation limit's (``acos(R cos ε / r) − ε``), on a sphere of radius ``R`` = the
-    smallest target radius (a smaller sphere only widens both), with ε lowered by 0.2° for the
-    geodetic vertical and 0.1° added.
+    (``asin(r sin η / R) − η``; unlimited when the cone misses the sphere) and the elevation
+    limit's (``acos(R cos ε / r) − ε``, which includes the horizon since ε ≥ 0), on a sphere of
+    radius ``R`` = the smallest target radius (a smaller sphere only widens both), with ε
+    lowered by 0.2° for the geodetic vertical and 0.1° added.
     """
     r = np.asarray(r_norm_m, np.float64)
     big_r = min_target_radius_m
     eta = np.asarray(half_angle_rad, np.float64)
     with np.errstate(invalid="ignore"):
         s = r * np.sin(eta) / big_r
-        horizon = np.arccos(np.clip(big_r / r, -1.0, 1.0))
-        lam_fov = np.where(s < 1.0, np.arcsin(np.minimum(s, 1.0)) - eta, horizon)
+        lam_fov = np.where(s < 1.0, np.arcsin(np.minimum(s, 1.0)) - eta, np.pi)
         eps = np.asarray(min_elevation_rad, np.float64) - _VERTICAL_DEFLECTION_RAD
         lam_el = np.arccos(np.clip(big_r * np.cos(eps) / r, -1.0, 1.0)) - eps
         lam = np.clip(np.minimum(lam_fov, np.maximum(lam_el, 0.0)) + _SEARCH_SLACK_RAD,
@@ -207,10 +206,9 @@ def _chords(r, mode, swath_rad, for_rad, min_el_rad, active, big_r, out):  # pra
             continue
         eta = for_rad[i] if mode[i] == 2 else swath_rad[i]
         s = rn * math.sin(eta) / big_r
-        if s < 1.0:
-            lam_fov = math.asin(s) - eta
-        else:
-            lam_fov = math.acos(min(max(big_r / rn, -1.0), 1.0))
+        # A cone that misses the sphere does not limit the footprint: the horizon does, and
+        # the elevation bound below (ε ≥ 0, less 0.2°) covers it.
+        lam_fov = math.asin(s) - eta if s < 1.0 else math.pi
         eps = min_el_rad[i] - _VERTICAL_DEFLECTION_RAD
         lam_el = math.acos(min(max(big_r * math.cos(eps) / rn, -1.0), 1.0)) - eps
         lam = min(max(min(lam_fov, max(lam_el, 0.0)) + _SEARCH_SLACK_RAD, 0.0), math.pi)

@@ -119,8 +119,8 @@ def step_storage(state: StorageState, params: StorageParams, produced_bits: npt.
     total = state.used_bits + written
     down = np.minimum(total, np.fmax(down_cap, 0.0))  # NaN: no downlink
     after = total - down
-    dropped = np.maximum(after - params.capacity_bits, 0.0)
-    used = after - dropped
+    used = np.minimum(after, params.capacity_bits)
+    dropped = after - used
     new = StorageState(used_bits=used, written_bits=state.written_bits + written,
                        downlinked_bits=state.downlinked_bits + down,
                        dropped_bits=state.dropped_bits + dropped)
