@@ -1,4 +1,4 @@
-"""Spacecraft classes from scenario mappings: defaults, validation messages, per-satellite arrays."""
+"""Spacecraft classes from scenario mappings: defaults, validation, per-satellite arrays."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from orbemu.errors import InputError, UsageError
 from orbemu.spacecraft import FleetParams, ImagerSpec, SpacecraftClass, spacecraft_class
 
 EO = {
-    "solar_array": {"area_m2": 1.2, "efficiency": 0.3, "degradation": 0.85, "normal": "orbit_normal"},
+    "solar_array": {"area_m2": 1.2, "efficiency": 0.3, "degradation": 0.85,
+                    "normal": "orbit_normal"},
     "battery": {"capacity_wh": 400, "initial_soc": 0.7},
     "loads": {"bus_w": 20, "payload_w": 60},
     "storage": {"capacity_bits": 4e12},

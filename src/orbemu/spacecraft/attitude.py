@@ -24,7 +24,8 @@ as possible):
 Slews
 -----
 Changing mode (or target) starts an eigen-axis slew: its duration is the rotation angle between
-the two attitudes (of the quaternion ``q₁* ⊗ q₂``, evaluated at the instant of the request) divided by ``slew_rate_deg_s``, plus ``settle_s``. The payload cannot capture until the
+the two attitudes (that of the quaternion ``q₁* ⊗ q₂``, evaluated at the instant of the
+request) divided by ``slew_rate_deg_s``, plus ``settle_s``. The payload cannot capture until the
 slew and settling are over (``t >= slew_end_ns``). During a slew the solar array is taken at the
 *worse* of its two end attitudes (the smaller cosine, both evaluated at the current geometry):
 conservative without modelling the path. A request during a slew is queued behind it: it starts
