@@ -196,21 +196,22 @@ def _unit3(x, y, z):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True)
-def _nadir_frame(r, v, nb, i):  # pragma: no cover - numba
-    """Nadir (body +z) and the array normal in nadir attitude of satellite i."""
-    rx, ry, rz = r[i, 0], r[i, 1], r[i, 2]
-    vx = v[i, 0] - EARTH_ROTATION_RAD_S * ry
-    vy = v[i, 1] + EARTH_ROTATION_RAD_S * rx
-    vz = v[i, 2]
-    zx, zy, zz = _unit3(-rx, -ry, -rz)
-    hx, hy, hz = _unit3(ry * vz - rz * vy, rz * vx - rx * vz, rx * vy - ry * vx)
-    yx, yy, yz = -hx, -hy, -hz
+def _nadir_frame(rx, ry, rz, vx, vy, vz, nx, ny, nz):  # pragma: no cover - numba
+    """Nadir (body +z) and the array normal (body ``n``) in nadir attitude, from ITRF r, v."""
+    vx = vx - EARTH_ROTATION_RAD_S * ry  # inertial velocity in ITRF axes
+    vy = vy + EARTH_ROTATION_RAD_S * rx
+    k = -1.0 / math.sqrt(rx * rx + ry * ry + rz * rz)
+    zx, zy, zz = rx * k, ry * k, rz * k
+    hx, hy, hz = ry * vz - rz * vy, rz * vx - rx * vz, rx * vy - ry * vx
+    k = -1.0 / math.sqrt(hx * hx + hy * hy + hz * hz)
+    yx, yy, yz = hx * k, hy * k, hz * k
     xx, xy, xz = yy * zz - yz * zy, yz * zx - yx * zz, yx * zy - yy * zx
-    ax = nb[i, 0] * xx + nb[i, 1] * yx + nb[i, 2] * zx
-    ay = nb[i, 0] * xy + nb[i, 1] * yy + nb[i, 2] * zy
-    az = nb[i, 0] * xz + nb[i, 1] * yz + nb[i, 2] * zz
-    return zx, zy, zz, ax, ay, az
+    return (zx, zy, zz, nx * xx + ny * yx + nz * zx, nx * xy + ny * yy + nz * zy,
+            nx * xz + ny * yz + nz * zz)
 
+
+# Helpers below take scalars only: passing arrays to a compiled call costs reference counting
+# (~100 ns a call), which dominated the per-satellite loops.
 
 @numba.njit(cache=True, nogil=True)
 def _min_rotation1(ax, ay, az, bx, by, bz):  # pragma: no cover - numba
@@ -242,38 +243,48 @@ def _rotate1(qw, qx, qy, qz, vx, vy, vz):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True)
-def _mode_quaternion(r, v, sun, nb, tgt, i, mode, target):  # pragma: no cover - numba
+def _mode_quaternion1(mode, has_target, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
+                      lz):  # pragma: no cover - numba
+    """Attitude relative to nadir: SUN/SAFE turn the array ``a`` onto the Sun ``s``; TARGET
+    with a target turns the boresight (nadir ``z``) onto the line of sight ``l``."""
     if mode == _SUN or mode == _SAFE:
-        _, _, _, ax, ay, az = _nadir_frame(r, v, nb, i)
-        return _min_rotation1(ax, ay, az, sun[0], sun[1], sun[2])
-    if mode == _TARGET and target >= 0:
-        zx, zy, zz, _, _, _ = _nadir_frame(r, v, nb, i)
-        lx, ly, lz = _unit3(tgt[target, 0] - r[i, 0], tgt[target, 1] - r[i, 1],
-                            tgt[target, 2] - r[i, 2])
+        return _min_rotation1(ax, ay, az, sx, sy, sz)
+    if mode == _TARGET and has_target:
         return _min_rotation1(zx, zy, zz, lx, ly, lz)
     return 1.0, 0.0, 0.0, 0.0
 
 
 @numba.njit(cache=True, nogil=True)
-def _cosine1(r, v, sun, nb, tgt, i, mode, target):  # pragma: no cover - numba
+def _cosine1(mode, has_target, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
+             lz):  # pragma: no cover - numba
+    """Array cosine in one attitude (arguments as :func:`_mode_quaternion1`)."""
     if mode == _SUN or mode == _SAFE:
         return 1.0
-    zx, zy, zz, ax, ay, az = _nadir_frame(r, v, nb, i)
-    if mode == _TARGET and target >= 0:
-        lx, ly, lz = _unit3(tgt[target, 0] - r[i, 0], tgt[target, 1] - r[i, 1],
-                            tgt[target, 2] - r[i, 2])
+    if mode == _TARGET and has_target:
         qw, qx, qy, qz = _min_rotation1(zx, zy, zz, lx, ly, lz)
         ax, ay, az = _rotate1(qw, qx, qy, qz, ax, ay, az)
-    return ax * sun[0] + ay * sun[1] + az * sun[2]
+    return ax * sx + ay * sy + az * sz
 
 
 @numba.njit(cache=True, nogil=True)
 def _array_cosine_kernel(r, v, sun, nb, tgt, mode, target, prev_mode, prev_target, slewing,
                          out):  # pragma: no cover - numba
+    sx, sy, sz = sun[0], sun[1], sun[2]
     for i in range(r.shape[0]):
-        c = _cosine1(r, v, sun, nb, tgt, i, mode[i], target[i])
+        rx, ry, rz = r[i, 0], r[i, 1], r[i, 2]
+        zx, zy, zz, ax, ay, az = _nadir_frame(rx, ry, rz, v[i, 0], v[i, 1], v[i, 2],
+                                              nb[i, 0], nb[i, 1], nb[i, 2])
+        j = target[i]
+        lx = ly = lz = 0.0
+        if j >= 0:
+            lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
+        c = _cosine1(mode[i], j >= 0, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly, lz)
         if slewing[i]:
-            c = min(c, _cosine1(r, v, sun, nb, tgt, i, prev_mode[i], prev_target[i]))
+            j = prev_target[i]
+            if j >= 0:
+                lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
+            c = min(c, _cosine1(prev_mode[i], j >= 0, zx, zy, zz, ax, ay, az, sx, sy, sz,
+                                lx, ly, lz))
         if c > 0.0:  # also drops NaN (no valid state)
             out[i] = c
         else:
@@ -283,20 +294,37 @@ def _array_cosine_kernel(r, v, sun, nb, tgt, mode, target, prev_mode, prev_targe
 @numba.njit(cache=True, nogil=True)
 def _slew_angle_kernel(r, v, sun, nb, tgt, sats, from_mode, from_target, to_mode, to_target,
                        out):  # pragma: no cover - numba
+    sx, sy, sz = sun[0], sun[1], sun[2]
     for k in range(sats.size):
         i = sats[k]
-        aw, ax, ay, az = _mode_quaternion(r, v, sun, nb, tgt, i, from_mode[k], from_target[k])
-        bw, bx, by, bz = _mode_quaternion(r, v, sun, nb, tgt, i, to_mode[k], to_target[k])
+        rx, ry, rz = r[i, 0], r[i, 1], r[i, 2]
+        zx, zy, zz, ax, ay, az = _nadir_frame(rx, ry, rz, v[i, 0], v[i, 1], v[i, 2],
+                                              nb[i, 0], nb[i, 1], nb[i, 2])
+        j = from_target[k]
+        lx = ly = lz = 0.0
+        if j >= 0:
+            lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
+        aw, ax_, ay_, az_ = _mode_quaternion1(from_mode[k], j >= 0, zx, zy, zz, ax, ay, az,
+                                              sx, sy, sz, lx, ly, lz)
+        j = to_target[k]
+        if j >= 0:
+            lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
+        bw, bx, by, bz = _mode_quaternion1(to_mode[k], j >= 0, zx, zy, zz, ax, ay, az,
+                                           sx, sy, sz, lx, ly, lz)
         # Relative rotation conj(a) ⊗ b: angle 2·atan2(|vector part|, |scalar part|), accurate
         # for small angles too (acos of the scalar part is not).
-        w = aw * bw + ax * bx + ay * by + az * bz
-        ux = aw * bx - bw * ax - (ay * bz - az * by)
-        uy = aw * by - bw * ay - (az * bx - ax * bz)
-        uz = aw * bz - bw * az - (ax * by - ay * bx)
+        w = aw * bw + ax_ * bx + ay_ * by + az_ * bz
+        ux = aw * bx - bw * ax_ - (ay_ * bz - az_ * by)
+        uy = aw * by - bw * ay_ - (az_ * bx - ax_ * bz)
+        uz = aw * bz - bw * az_ - (ax_ * by - ay_ * bx)
         out[k] = 2.0 * math.atan2(math.sqrt(ux * ux + uy * uy + uz * uz), abs(w))
 
 
 def _as(x: npt.ArrayLike, dtype: type, n: int) -> npt.NDArray[Any]:
+    """``x`` as a contiguous ``(n,)`` array of ``dtype`` (no copy when it already is one)."""
+    if (isinstance(x, np.ndarray) and x.shape == (n,) and x.dtype == dtype
+            and x.flags.c_contiguous):
+        return x
     return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype), (n,)))
 
 
@@ -403,8 +431,10 @@ def _frames(geom: AttitudeGeometry) -> tuple[FloatArray, FloatArray, FloatArray]
         v_in = v.copy()
         v_in[:, 0] -= EARTH_ROTATION_RAD_S * r[:, 1]
         v_in[:, 1] += EARTH_ROTATION_RAD_S * r[:, 0]
-        z = _unit(-r)
-        y = -_unit(_cross(r, v_in))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = r * (-1.0 / np.sqrt(_dot(r, r)))[:, None]
+            h = _cross(r, v_in)
+            y = h * (-1.0 / np.sqrt(_dot(h, h)))[:, None]
         x = _cross(y, z)
         nb = geom.array_normal_body
         geom._cache["nadir"] = z

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -218,13 +218,16 @@ def _chords(r, mode, swath_rad, for_rad, min_el_rad, active, big_r, out):  # pra
 
 
 @numba.njit(cache=True, nogil=True)
-def _in_view(rx, ry, rz, rn, p, up, j, cos_lim, sin_el):  # pragma: no cover - numba
-    """(visible, slant range) of target j from a satellite at (rx, ry, rz), |r| = rn."""
-    dx = p[j, 0] - rx
-    dy = p[j, 1] - ry
-    dz = p[j, 2] - rz
+def _in_view(rx, ry, rz, rn, px, py, pz, ux, uy, uz, cos_lim, sin_el):  # pragma: no cover
+    """(visible, slant range) of a target at p (geodetic up u) from a satellite at r, |r| = rn.
+
+    Scalars only: passing arrays to a compiled call costs reference counting (~100 ns).
+    """
+    dx = px - rx
+    dy = py - ry
+    dz = pz - rz
     dist = math.sqrt(dx * dx + dy * dy + dz * dz)
-    if -(up[j, 0] * dx + up[j, 1] * dy + up[j, 2] * dz) < sin_el * dist:
+    if -(ux * dx + uy * dy + uz * dz) < sin_el * dist:
         return False, dist
     if -(rx * dx + ry * dy + rz * dz) < cos_lim * rn * dist:
         return False, dist
@@ -240,39 +243,7 @@ def _cell_span(u, chord, cell, dims):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True)
-def _best(rx, ry, rz, rn, cos_lim, sin_el, sin_sun, chord, t_ns, p, up, unit, sun_sin,
-          priority, revisit_ns, last_ns, dims, cell, start, items):  # pragma: no cover - numba
-    """Best available visible target in the grid box around the satellite, −1 if none."""
-    ux, uy, uz = rx / rn, ry / rn, rz / rn
-    lo0, hi0 = _cell_span(ux, chord, cell, dims)
-    lo1, hi1 = _cell_span(uy, chord, cell, dims)
-    lo2, hi2 = _cell_span(uz, chord, cell, dims)
-    best = -1
-    best_pri = 0.0
-    best_dist = 0.0
-    for ix in range(lo0, hi0 + 1):
-        for iy in range(lo1, hi1 + 1):
-            base = (ix * dims + iy) * dims
-            for c in range(base + lo2, base + hi2 + 1):
-                for k in range(start[c], start[c + 1]):
-                    j = items[k]
-                    if sun_sin[j] < sin_sun:
-                        continue
-                    if t_ns - last_ns[j] < revisit_ns[j]:
-                        continue
-                    ok, dist = _in_view(rx, ry, rz, rn, p, up, j, cos_lim, sin_el)
-                    if not ok:
-                        continue
-                    pj = priority[j]
-                    if (best < 0 or pj > best_pri
-                            or (pj == best_pri and (dist < best_dist
-                                                    or (dist == best_dist and j < best)))):
-                        best, best_pri, best_dist = j, pj, dist
-    return best
-
-
-@numba.njit(cache=True, nogil=True)
-def _capture_kernel(r, t_ns, p, up, unit, sun_sin, priority, revisit_ns, last_ns, mode, pointed,
+def _capture_kernel(r, t_ns, p, up, sun_sin, priority, revisit_ns, last_ns, mode, pointed,
                     settled, active, commanded, cos_swath, cos_for, sin_el, sin_sun, chord,
                     dims, cell, start, items, capture, want):  # pragma: no cover - numba
     nadir = 0
@@ -287,38 +258,70 @@ def _capture_kernel(r, t_ns, p, up, unit, sun_sin, priority, revisit_ns, last_ns
         rn = math.sqrt(rx * rx + ry * ry + rz * rz)
         if not rn > 0.0:  # NaN state: nothing to do, hold
             continue
+        cos_lim = cos_swath[i]
         if m == nadir:
-            if active[i] and settled[i]:
-                j = _best(rx, ry, rz, rn, cos_swath[i], sin_el[i], sin_sun[i], chord[i], t_ns,
-                          p, up, unit, sun_sin, priority, revisit_ns, last_ns, dims, cell,
-                          start, items)
-                if j >= 0:
-                    capture[i] = j
-                    last_ns[j] = t_ns
-            continue
-        pt = pointed[i]
-        pt_ok = False
-        if pt >= 0:
-            pt_ok, _ = _in_view(rx, ry, rz, rn, p, up, pt, cos_for[i], sin_el[i])
-            pt_ok = pt_ok and sun_sin[pt] >= sin_sun[i]
-        if commanded[i] >= 0:
-            want[i] = commanded[i]
-            if (active[i] and settled[i] and pt == commanded[i] and pt_ok
-                    and t_ns - last_ns[pt] >= revisit_ns[pt]):
+            if not (active[i] and settled[i]):
+                continue
+        else:
+            cos_lim = cos_for[i]
+            pt = pointed[i]
+            pt_ok = False
+            if pt >= 0:
+                pt_ok, _ = _in_view(rx, ry, rz, rn, p[pt, 0], p[pt, 1], p[pt, 2], up[pt, 0],
+                                    up[pt, 1], up[pt, 2], cos_lim, sin_el[i])
+                pt_ok = pt_ok and sun_sin[pt] >= sin_sun[i]
+            if commanded[i] >= 0:
+                want[i] = commanded[i]
+                if (active[i] and settled[i] and pt == commanded[i] and pt_ok
+                        and t_ns - last_ns[pt] >= revisit_ns[pt]):
+                    capture[i] = pt
+                    last_ns[pt] = t_ns
+                continue
+            available = pt_ok and t_ns - last_ns[pt] >= revisit_ns[pt]
+            if active[i] and settled[i] and available:
                 capture[i] = pt
                 last_ns[pt] = t_ns
-            continue
-        available = pt_ok and t_ns - last_ns[pt] >= revisit_ns[pt]
-        if active[i] and settled[i] and available:
-            capture[i] = pt
-            last_ns[pt] = t_ns
-            available = False
-        if not active[i]:
-            want[i] = pt if pt_ok else -1
-        elif not available:
-            want[i] = _best(rx, ry, rz, rn, cos_for[i], sin_el[i], sin_sun[i], chord[i], t_ns,
-                            p, up, unit, sun_sin, priority, revisit_ns, last_ns, dims, cell,
-                            start, items)
+                available = False
+            if not active[i]:
+                want[i] = pt if pt_ok else -1
+                continue
+            if available:  # keep pointing, still slewing or settling
+                continue
+        # The best available visible target in the grid box around the satellite.
+        ch = chord[i]
+        lo0, hi0 = _cell_span(rx / rn, ch, cell, dims)
+        lo1, hi1 = _cell_span(ry / rn, ch, cell, dims)
+        lo2, hi2 = _cell_span(rz / rn, ch, cell, dims)
+        s_el = sin_el[i]
+        s_sun = sin_sun[i]
+        best = -1
+        best_pri = 0.0
+        best_dist = 0.0
+        for ix in range(lo0, hi0 + 1):
+            for iy in range(lo1, hi1 + 1):
+                base = (ix * dims + iy) * dims
+                # Cells (ix, iy, lo2..hi2) are consecutive: one run of items.
+                for k in range(start[base + lo2], start[base + hi2 + 1]):
+                    j = items[k]
+                    if sun_sin[j] < s_sun:
+                        continue
+                    if t_ns - last_ns[j] < revisit_ns[j]:
+                        continue
+                    ok, dist = _in_view(rx, ry, rz, rn, p[j, 0], p[j, 1], p[j, 2], up[j, 0],
+                                        up[j, 1], up[j, 2], cos_lim, s_el)
+                    if not ok:
+                        continue
+                    pj = priority[j]
+                    if (best < 0 or pj > best_pri
+                            or (pj == best_pri and (dist < best_dist
+                                                    or (dist == best_dist and j < best)))):
+                        best, best_pri, best_dist = j, pj, dist
+        if m == nadir:
+            if best >= 0:
+                capture[i] = best
+                last_ns[best] = t_ns
+        else:
+            want[i] = best
 
 
 # ---- the numpy reference ----------------------------------------------------------------------
@@ -389,6 +392,14 @@ def _capture_reference(r, t_ns, p, up, sun_sin, priority, revisit_ns, last_ns, m
 # ---- public ----------------------------------------------------------------------------------
 
 
+def _vector(x: npt.ArrayLike, dtype: type, n: int) -> npt.NDArray[Any]:
+    """``x`` as a contiguous ``(n,)`` array of ``dtype`` (no copy when it already is one)."""
+    if (isinstance(x, np.ndarray) and x.shape == (n,) and x.dtype == dtype
+            and x.flags.c_contiguous):
+        return x
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype), (n,)))
+
+
 def select_captures(
     state: ImagerState,
     params: ImagerParams,
@@ -428,10 +439,10 @@ def select_captures(
     def ints(x: npt.ArrayLike | None, default: int) -> IntArray:
         if x is None:
             return np.full(n, default, np.int64)
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, np.int64), (n,)))
+        return _vector(x, np.int64, n)
 
     def bools(x: npt.ArrayLike) -> BoolArray:
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, bool), (n,)))
+        return _vector(x, np.bool_, n)
 
     mode_a, pointed_a = ints(mode, 0), ints(pointed, -1)
     commanded = ints(commanded_target, -1)
@@ -462,7 +473,7 @@ def select_captures(
                             params.min_elevation_rad, active_a,
                             targets.min_radius_m, chord)
         grid = targets.grid(chord_max if chord_max > 0 else 1.0)
-        _capture_kernel(r, np.int64(t_ns), p, up, targets.unit, sun_sin, targets.priority,
+        _capture_kernel(r, np.int64(t_ns), p, up, sun_sin, targets.priority,
                         revisit_ns, last, mode_a, pointed_a, settled_a, active_a, commanded,
                         params.cos_swath, params.cos_max_off_nadir, params.sin_min_elevation,
                         params.sin_min_sun_elevation, chord, grid.dims, grid.cell,

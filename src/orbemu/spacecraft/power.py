@@ -192,9 +192,8 @@ def usable_capacity_wh(state: PowerState, params: PowerParams) -> FloatArray:
 
 def soc(state: PowerState, params: PowerParams) -> FloatArray:
     """``(n,)`` state of charge, fraction of the usable capacity (0..1)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(params.capacity_wh > 0,
-                        state.charge_wh / usable_capacity_wh(state, params), 0.0)
+    cap = usable_capacity_wh(state, params)
+    return np.divide(state.charge_wh, cap, out=np.zeros_like(cap), where=cap > 0)
 
 
 def battery_margin_wh(state: PowerState, params: PowerParams) -> FloatArray:
@@ -226,14 +225,13 @@ def step_power(state: PowerState, params: PowerParams, generated_w: npt.ArrayLik
     e_max = params.max_soc * cap
     e_min = params.min_soc * cap
     raw = state.charge_wh + delta
-    charge = np.clip(raw, e_min, e_max)
+    charge = np.minimum(np.maximum(raw, e_min), e_max)
     curtailed = np.maximum(raw - e_max, 0.0) / params.charge_efficiency
     unserved = np.maximum(e_min - raw, 0.0) * params.discharge_efficiency
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(cap > 0, charge / cap, 0.0)
-    enter = ~state.safe_mode & (frac < params.safe_enter_soc)
-    leave = state.safe_mode & (frac >= params.safe_exit_soc) & (state.safe_hold_until_ns
-                                                                 <= t_end_ns)
+    # Thresholds compared in energy (no division by a capacity that a fault may have zeroed).
+    enter = ~state.safe_mode & (charge < params.safe_enter_soc * cap)
+    leave = state.safe_mode & (charge >= params.safe_exit_soc * cap) & (
+        state.safe_hold_until_ns <= t_end_ns)
     safe = (state.safe_mode | enter) & ~leave
     new = PowerState(charge_wh=charge, capacity_factor=state.capacity_factor, safe_mode=safe,
                      safe_hold_until_ns=state.safe_hold_until_ns)
