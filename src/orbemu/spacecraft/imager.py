@@ -483,8 +483,7 @@ def select_captures(
     got = capture >= 0
     if not got.any():
         return state, CaptureDecision(capture, want)
-    counts = state.captures.copy()
-    np.add.at(counts, capture[got], 1)
+    counts = state.captures + np.bincount(capture[got], minlength=m)
     return ImagerState(last_capture_ns=last, captures=counts), CaptureDecision(capture, want)
 
 
