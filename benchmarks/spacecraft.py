@@ -3,7 +3,8 @@
     python -m benchmarks.spacecraft [--hours H]
 
 The fleet is a 1,000-satellite Walker delta shell (20 planes × 50, 97.6°, 550 km); two thirds
-nadir-pointing imagers, one third agile (target-pointing) imagers; targets are the bundled
+nadir-pointing imagers with a Sun-tracking wing, one third agile (target-pointing) imagers with
+a body-mounted zenith array; targets are the bundled
 1,000 largest cities (top 100 at a higher priority, revisit 6 h); 5 % of the satellites are in
 a 300 Mbit/s downlink contact at any time (a fixed rota standing in for the ground scheduler).
 Satellite states are propagated (SGP4, ITRF) and the shadow computed in hourly chunks outside
@@ -53,7 +54,7 @@ def build() -> tuple[FleetParams, object]:
     rank = np.arange(len(nodes))
     targets = Targets.from_ground_nodes(nodes, priority=np.where(rank < 100, 2.0, 1.0),
                                         revisit_s=6 * 3600.0)
-    nadir = SpacecraftClass(name="eo-nadir")
+    nadir = spacecraft_class("eo-nadir", {"solar_array": {"tracking_axis": "orbit_normal"}})
     agile = spacecraft_class("eo-agile", {"attitude": {"default_mode": "target"}})
     params = FleetParams.from_classes([nadir, agile], (np.arange(len(sats)) % 3 == 2).astype(int),
                                       targets=targets)
@@ -134,7 +135,12 @@ class _NaiveSat:
         ax = nb[0] * xx + nb[1] * yx + nb[2] * zx
         ay = nb[0] * xy + nb[1] * yy + nb[2] * zy
         az = nb[0] * xz + nb[1] * yz + nb[2] * zz
-        cos = max(ax * sun[0] + ay * sun[1] + az * sun[2], 0.0)
+        if c.solar_array.tracking_axis is not None:  # |axis × sun|
+            cx, cy, cz = ay * sun[2] - az * sun[1], az * sun[0] - ax * sun[2], \
+                ax * sun[1] - ay * sun[0]
+            cos = math.sqrt(cx * cx + cy * cy + cz * cz)
+        else:
+            cos = max(ax * sun[0] + ay * sun[1] + az * sun[2], 0.0)
         flux = SOLAR_IRRADIANCE_W_M2 * (AU_M / dist) ** 2
         gen = flux * c.solar_array.area_m2 * c.solar_array.efficiency \
             * c.solar_array.degradation * cos * lit

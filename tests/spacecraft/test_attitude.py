@@ -117,12 +117,15 @@ def test_slew_to_the_sun_and_queued_requests() -> None:
     assert array_cosine(s1, geom, T0 + 80 * NS)[0] == 1.0
 
 
-@pytest.mark.parametrize("normal", ["zenith", "orbit_normal", (0.3, -0.2, 0.9)])
-def test_compiled_matches_numpy(iridium_track, normal) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("array", [{"normal": "zenith"}, {"normal": "orbit_normal"},
+                                   {"normal": (0.3, -0.2, 0.9)},
+                                   {"tracking_axis": "orbit_normal"},
+                                   {"tracking_axis": (0.1, 0.9, -0.2)}])
+def test_compiled_matches_numpy(iridium_track, array) -> None:  # type: ignore[no-untyped-def]
     tr = iridium_track
     n = tr.r.shape[0]
     rng = np.random.default_rng(3)
-    cls = spacecraft_class("c", {"solar_array": {"normal": normal}})
+    cls = spacecraft_class("c", {"solar_array": array})
     fp = FleetParams.from_classes(cls, n)
     targets = tr.r[rng.integers(0, n, 50), 0] * 0.93  # points under some satellites
     modes = np.array([0, 1, 2, 3])

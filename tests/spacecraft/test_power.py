@@ -19,7 +19,12 @@ from orbemu.spacecraft import (
     spacecraft_class,
     step_fleet,
 )
-from orbemu.spacecraft.attitude import AttitudeState, array_cosine, attitude_geometry
+from orbemu.spacecraft.attitude import (
+    AttitudeState,
+    array_cosine,
+    attitude_geometry,
+    slew_angle_rad,
+)
 from orbemu.spacecraft.power import (
     PowerParams,
     PowerState,
@@ -69,12 +74,33 @@ def test_cos_law_with_a_zenith_array_in_nadir_mode() -> None:
     np.testing.assert_allclose(got, np.maximum(np.cos(angles), 0.0), atol=1e-12)
 
 
+def test_tracking_wing_follows_the_beta_angle() -> None:
+    """A wing turning about the orbit normal sees cos β (β: Sun above the orbit plane) wherever
+    the Sun is along the orbit; Sun pointing turns the body by β."""
+    r, v = circular_state(n=1)
+    cls = spacecraft_class("w", {"solar_array": {"tracking_axis": "orbit_normal"}})
+    fp = FleetParams.from_classes(cls, 1)
+    state = AttitudeState.initial(fp.attitude, T0)
+    for beta in (0.0, 20.0, 60.0, 90.0):
+        for along in (0.0, 45.0, 170.0):
+            b, a = beta * DEG, along * DEG
+            sun = np.array([math.cos(b) * math.cos(a), math.cos(b) * math.sin(a), math.sin(b)])
+            geom = attitude_geometry(r, v, sun, fp.attitude)
+            c = array_cosine(state, geom, T0)[0]
+            assert c == pytest.approx(math.cos(b), abs=1e-12)
+            assert c == pytest.approx(array_cosine(state, geom, T0, method="reference")[0],
+                                      abs=1e-12)
+            angle = slew_angle_rad(geom, [0], [0], [-1], [AttitudeMode.SUN], [-1])[0]
+            assert angle == pytest.approx(b, abs=1e-7)
+
+
 def test_sun_pointing_maximises_power(iridium_track) -> None:  # type: ignore[no-untyped-def]
     """On real geometry, no mode gives a larger array cosine than SUN pointing (= 1)."""
     tr = iridium_track
     n = tr.r.shape[0]
-    for normal in ("zenith", "orbit_normal", "velocity"):
-        cls = spacecraft_class("c", {"solar_array": {"normal": normal}})
+    for array in ({"normal": "zenith"}, {"normal": "orbit_normal"}, {"normal": "velocity"},
+                  {"tracking_axis": "orbit_normal"}):
+        cls = spacecraft_class("c", {"solar_array": array})
         fp = FleetParams.from_classes(cls, n)
         for k in (0, 100, 200):
             geom = attitude_geometry(tr.r[:, k], tr.v[:, k], tr.sun[k], fp.attitude,

@@ -16,7 +16,8 @@ body axis with one direction (the remaining rotation about that direction is as 
 as possible):
 
 - ``NADIR``: the nadir attitude itself (boresight at the Earth's centre).
-- ``SUN``: the solar-array normal onto the Sun: the array's cosine is 1.
+- ``SUN``: the solar-array normal onto the Sun (for a single-axis tracking wing, the best normal
+  it can reach about its drive axis): the array's cosine is 1.
 - ``TARGET``: the boresight onto the line of sight to the pointed target (a row of
   :class:`~orbemu.spacecraft.targets.Targets`); with no target (``-1``) as ``NADIR``.
 - ``SAFE``: as ``SUN``; entered and left only by the power model's safe mode.
@@ -88,13 +89,16 @@ class AttitudeParams:
     slew_rate_rad_s: eigen-axis slew rate, rad/s.
     settle_s: settling time added to every slew, s.
     default_mode: int8 :class:`AttitudeMode` at the start and after safe mode.
-    array_normal_body: ``(n_sats, 3)`` unit solar-array normal in body axes.
+    array_normal_body: ``(n_sats, 3)`` unit solar-array normal in body axes (the drive axis
+        where ``array_tracking``).
+    array_tracking: ``(n_sats,)`` bool, single-axis Sun-tracking array.
     """
 
     slew_rate_rad_s: FloatArray
     settle_s: FloatArray
     default_mode: npt.NDArray[np.int8]
     array_normal_body: FloatArray
+    array_tracking: npt.NDArray[np.bool_]
 
     @classmethod
     def from_classes(cls, classes: Sequence[SpacecraftClass],
@@ -108,6 +112,8 @@ class AttitudeParams:
                                   dtype=np.int8)[idx],
             array_normal_body=np.array([c.solar_array.normal_body() for c in classes],
                                        dtype=np.float64).reshape(-1, 3)[idx],
+            array_tracking=np.array([c.solar_array.tracking_axis is not None for c in classes],
+                                    dtype=bool)[idx],
         )
 
     @property
@@ -151,7 +157,8 @@ class AttitudeGeometry:
 
     r_m, v_m_s: ``(n, 3)`` satellite states (ITRF velocity; the orbit normal adds ω⊕ × r).
     sun: ``(3,)`` unit vector to the Sun.
-    array_normal_body: ``(n, 3)`` solar-array normal in body axes.
+    array_normal_body: ``(n, 3)`` solar-array normal (drive axis if tracking) in body axes.
+    array_tracking: ``(n,)`` bool, single-axis Sun-tracking array.
     target_itrf_m: ``(m, 3)`` target positions (rows of the Targets), metres.
     """
 
@@ -159,6 +166,7 @@ class AttitudeGeometry:
     v_m_s: FloatArray
     sun: FloatArray
     array_normal_body: FloatArray
+    array_tracking: npt.NDArray[np.bool_]
     target_itrf_m: FloatArray
     _cache: dict[str, FloatArray] = field(default_factory=dict, repr=False, compare=False)
 
@@ -181,7 +189,8 @@ def attitude_geometry(r_itrf_m: FloatArray, v_itrf_m_s: FloatArray, sun_itrf: Fl
     tgt = (np.zeros((0, 3)) if target_itrf_m is None
            else np.ascontiguousarray(target_itrf_m, dtype=np.float64).reshape(-1, 3))
     return AttitudeGeometry(r_m=r, v_m_s=v, sun=sun,
-                            array_normal_body=params.array_normal_body, target_itrf_m=tgt)
+                            array_normal_body=params.array_normal_body,
+                            array_tracking=params.array_tracking, target_itrf_m=tgt)
 
 
 # ---- compiled kernels (one satellite at a time, scalars) ----------------------------------------
@@ -243,11 +252,32 @@ def _rotate1(qw, qx, qy, qz, vx, vy, vz):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True)
-def _mode_quaternion1(mode, has_target, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
+def _tracking_normal1(ax, ay, az, sx, sy, sz):  # pragma: no cover - numba
+    """Normal of a wing turning about axis ``a`` to face ``s``: ``s`` less its part along ``a``
+    (any normal ⟂ a when the Sun is on the axis)."""
+    c = ax * sx + ay * sy + az * sz
+    nx, ny, nz = sx - c * ax, sy - c * ay, sz - c * az
+    n2 = nx * nx + ny * ny + nz * nz
+    if n2 < 1e-24:
+        aax, aay, aaz = abs(ax), abs(ay), abs(az)
+        if aax <= aay and aax <= aaz:
+            return _unit3(0.0, az, -ay)
+        if aay <= aaz:
+            return _unit3(-az, 0.0, ax)
+        return _unit3(ay, -ax, 0.0)
+    k = 1.0 / math.sqrt(n2)
+    return nx * k, ny * k, nz * k
+
+
+@numba.njit(cache=True, nogil=True)
+def _mode_quaternion1(mode, has_target, tracking, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
                       lz):  # pragma: no cover - numba
-    """Attitude relative to nadir: SUN/SAFE turn the array ``a`` onto the Sun ``s``; TARGET
-    with a target turns the boresight (nadir ``z``) onto the line of sight ``l``."""
+    """Attitude relative to nadir: SUN/SAFE turn the array normal (``a``, or the tracking
+    wing's best normal about axis ``a``) onto the Sun ``s``; TARGET with a target turns the
+    boresight (nadir ``z``) onto the line of sight ``l``."""
     if mode == _SUN or mode == _SAFE:
+        if tracking:
+            ax, ay, az = _tracking_normal1(ax, ay, az, sx, sy, sz)
         return _min_rotation1(ax, ay, az, sx, sy, sz)
     if mode == _TARGET and has_target:
         return _min_rotation1(zx, zy, zz, lx, ly, lz)
@@ -255,7 +285,7 @@ def _mode_quaternion1(mode, has_target, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _cosine1(mode, has_target, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
+def _cosine1(mode, has_target, tracking, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
              lz):  # pragma: no cover - numba
     """Array cosine in one attitude (arguments as :func:`_mode_quaternion1`)."""
     if mode == _SUN or mode == _SAFE:
@@ -263,12 +293,15 @@ def _cosine1(mode, has_target, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly,
     if mode == _TARGET and has_target:
         qw, qx, qy, qz = _min_rotation1(zx, zy, zz, lx, ly, lz)
         ax, ay, az = _rotate1(qw, qx, qy, qz, ax, ay, az)
+    if tracking:  # |a × s| = sin of the Sun's angle from the axis, accurate near 0 too
+        cx, cy, cz = ay * sz - az * sy, az * sx - ax * sz, ax * sy - ay * sx
+        return math.sqrt(cx * cx + cy * cy + cz * cz)
     return ax * sx + ay * sy + az * sz
 
 
 @numba.njit(cache=True, nogil=True)
-def _array_cosine_kernel(r, v, sun, nb, tgt, mode, target, prev_mode, prev_target, slewing,
-                         out):  # pragma: no cover - numba
+def _array_cosine_kernel(r, v, sun, nb, trk, tgt, mode, target, prev_mode, prev_target,
+                         slewing, out):  # pragma: no cover - numba
     sx, sy, sz = sun[0], sun[1], sun[2]
     for i in range(r.shape[0]):
         rx, ry, rz = r[i, 0], r[i, 1], r[i, 2]
@@ -278,13 +311,13 @@ def _array_cosine_kernel(r, v, sun, nb, tgt, mode, target, prev_mode, prev_targe
         lx = ly = lz = 0.0
         if j >= 0:
             lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
-        c = _cosine1(mode[i], j >= 0, zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly, lz)
+        c = _cosine1(mode[i], j >= 0, trk[i], zx, zy, zz, ax, ay, az, sx, sy, sz, lx, ly, lz)
         if slewing[i]:
             j = prev_target[i]
             if j >= 0:
                 lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
-            c = min(c, _cosine1(prev_mode[i], j >= 0, zx, zy, zz, ax, ay, az, sx, sy, sz,
-                                lx, ly, lz))
+            c = min(c, _cosine1(prev_mode[i], j >= 0, trk[i], zx, zy, zz, ax, ay, az, sx, sy,
+                                sz, lx, ly, lz))
         if c > 0.0:  # also drops NaN (no valid state)
             out[i] = c
         else:
@@ -292,8 +325,8 @@ def _array_cosine_kernel(r, v, sun, nb, tgt, mode, target, prev_mode, prev_targe
 
 
 @numba.njit(cache=True, nogil=True)
-def _slew_angle_kernel(r, v, sun, nb, tgt, sats, from_mode, from_target, to_mode, to_target,
-                       out):  # pragma: no cover - numba
+def _slew_angle_kernel(r, v, sun, nb, trk, tgt, sats, from_mode, from_target, to_mode,
+                       to_target, out):  # pragma: no cover - numba
     sx, sy, sz = sun[0], sun[1], sun[2]
     for k in range(sats.size):
         i = sats[k]
@@ -304,12 +337,12 @@ def _slew_angle_kernel(r, v, sun, nb, tgt, sats, from_mode, from_target, to_mode
         lx = ly = lz = 0.0
         if j >= 0:
             lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
-        aw, ax_, ay_, az_ = _mode_quaternion1(from_mode[k], j >= 0, zx, zy, zz, ax, ay, az,
-                                              sx, sy, sz, lx, ly, lz)
+        aw, ax_, ay_, az_ = _mode_quaternion1(from_mode[k], j >= 0, trk[i], zx, zy, zz, ax, ay,
+                                              az, sx, sy, sz, lx, ly, lz)
         j = to_target[k]
         if j >= 0:
             lx, ly, lz = _unit3(tgt[j, 0] - rx, tgt[j, 1] - ry, tgt[j, 2] - rz)
-        bw, bx, by, bz = _mode_quaternion1(to_mode[k], j >= 0, zx, zy, zz, ax, ay, az,
+        bw, bx, by, bz = _mode_quaternion1(to_mode[k], j >= 0, trk[i], zx, zy, zz, ax, ay, az,
                                            sx, sy, sz, lx, ly, lz)
         # Relative rotation conj(a) ⊗ b: angle 2·atan2(|vector part|, |scalar part|), accurate
         # for small angles too (acos of the scalar part is not).
@@ -344,7 +377,7 @@ def slew_angle_rad(geom: AttitudeGeometry, sats: npt.ArrayLike, from_mode: npt.A
     _check_method(method)
     out = np.empty(k)
     _slew_angle_kernel(geom.r_m, geom.v_m_s, geom.sun, geom.array_normal_body,
-                       geom.target_itrf_m, sats, _as(from_mode, np.int64, k),
+                       geom.array_tracking, geom.target_itrf_m, sats, _as(from_mode, np.int64, k),
                        _as(from_target, np.int64, k), _as(to_mode, np.int64, k),
                        _as(to_target, np.int64, k), out)
     return out
@@ -363,8 +396,8 @@ def array_cosine(state: AttitudeState, geom: AttitudeGeometry, t_ns: int, *,
     _check_method(method)
     out = np.empty(state.mode.size)
     _array_cosine_kernel(geom.r_m, geom.v_m_s, geom.sun, geom.array_normal_body,
-                         geom.target_itrf_m, state.mode, state.target, state.prev_mode,
-                         state.prev_target, slewing, out)
+                         geom.array_tracking, geom.target_itrf_m, state.mode, state.target,
+                         state.prev_mode, state.prev_target, slewing, out)
     return out
 
 
@@ -438,9 +471,31 @@ def _frames(geom: AttitudeGeometry) -> tuple[FloatArray, FloatArray, FloatArray]
         x = _cross(y, z)
         nb = geom.array_normal_body
         geom._cache["nadir"] = z
-        geom._cache["array"] = nb[:, :1] * x + nb[:, 1:2] * y + nb[:, 2:] * z
-        geom._cache["q_sun"] = min_rotation(geom._cache["array"], geom.sun[None, :])
+        a = nb[:, :1] * x + nb[:, 1:2] * y + nb[:, 2:] * z
+        geom._cache["array"] = a
+        geom._cache["q_sun"] = min_rotation(_facing_normal(geom, a), geom.sun[None, :])
     return geom._cache["nadir"], geom._cache["array"], geom._cache["q_sun"]
+
+
+def _facing_normal(geom: AttitudeGeometry, a: FloatArray) -> FloatArray:
+    """The array normal that Sun pointing turns onto the Sun: ``a`` itself, or for a tracking
+    wing about axis ``a`` the Sun direction less its part along the axis."""
+    trk = geom.array_tracking
+    if not trk.any():
+        return a
+    out = a.copy()
+    at = a[trk]
+    n = geom.sun[None, :] - (at @ geom.sun)[:, None] * at
+    n2 = _dot(n, n)
+    on_axis = n2 < 1e-24
+    if on_axis.any():  # the Sun on the drive axis: any normal ⟂ axis
+        ao = at[on_axis]
+        e = np.zeros_like(ao)
+        e[np.arange(ao.shape[0]), np.argmin(np.abs(ao), axis=1)] = 1.0
+        n[on_axis] = _cross(ao, e)
+        n2[on_axis] = _dot(n[on_axis], n[on_axis])
+    out[trk] = n * (1.0 / np.sqrt(n2))[:, None]
+    return out
 
 
 def _line_of_sight(geom: AttitudeGeometry, sats: IntArray, target: npt.ArrayLike) -> FloatArray:
@@ -473,6 +528,10 @@ def _cosine_reference(geom: AttitudeGeometry, mode: npt.NDArray[Any],
         q = min_rotation(nadir[s], _line_of_sight(geom, s, target[tgt]))
         normal[tgt] = rotate(q, array_nadir[s])
     c = normal @ geom.sun
+    trk = geom.array_tracking
+    if trk.any():  # |a × s|: the sine of the Sun's angle from the drive axis
+        cr = _cross(normal[trk], np.broadcast_to(geom.sun, (int(trk.sum()), 3)))
+        c[trk] = np.sqrt(_dot(cr, cr))
     c[(mode == _SUN) | (mode == _SAFE)] = 1.0
     return c
 

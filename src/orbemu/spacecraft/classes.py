@@ -26,12 +26,17 @@ Field names are the keys a scenario YAML uses, units in every name::
 close match for a misspelt key). The defaults describe a generic ~100 kg Earth-observation
 smallsat; they are illustrative orders of magnitude, not a particular spacecraft.
 
-Body frame (used by ``solar_array.normal``): in nadir mode the body axes are the local orbital
-frame — ``+z`` toward the Earth's centre (the imager boresight), ``+y`` along the negative orbit
-normal (−r×v), ``+x`` completing the triad (along the velocity for a circular orbit). Named
-normals: ``zenith`` (−z, a body-mounted array on the anti-Earth face), ``nadir`` (+z),
-``velocity`` (+x), ``anti_velocity`` (−x), ``orbit_normal`` (−y, toward r×v),
-``anti_orbit_normal`` (+y); or any three numbers (normalised).
+Body frame (used by ``solar_array.normal`` and ``solar_array.tracking_axis``): in nadir mode the
+body axes are the local orbital frame — ``+z`` toward the Earth's centre (the imager boresight),
+``+y`` along the negative orbit normal (−r×v), ``+x`` completing the triad (along the velocity
+for a circular orbit). Named directions: ``zenith`` (−z, a body-mounted array on the anti-Earth
+face), ``nadir`` (+z), ``velocity`` (+x), ``anti_velocity`` (−x), ``orbit_normal`` (−y, toward
+r×v), ``anti_orbit_normal`` (+y); or any three numbers (normalised).
+
+A body-mounted array (``tracking_axis: null``, the default) faces ``normal``. A single-axis
+Sun-tracking wing (``tracking_axis: orbit_normal``, as on many LEO buses) turns about that body
+axis to face the Sun as well as it can: its cosine is ``sqrt(1 − (ŝ·axis)²)`` (``normal`` is then
+ignored).
 """
 
 from __future__ import annotations
@@ -84,12 +89,16 @@ class SolarArraySpec:
     efficiency: float = 0.295
     #: Everything else multiplied in: packing, wiring, temperature, radiation aging (1 = none).
     degradation: float = 0.9
-    #: Array normal in body axes: a name of :data:`ARRAY_NORMALS` or three numbers.
+    #: Array normal in body axes (body-mounted array): a name of :data:`ARRAY_NORMALS` or three
+    #: numbers.
     normal: str | tuple[float, float, float] = "zenith"
+    #: Drive axis of a single-axis Sun-tracking array (same forms), or None for body-mounted.
+    tracking_axis: str | tuple[float, float, float] | None = None
 
     def normal_body(self) -> tuple[float, float, float]:
-        """The unit normal in body axes."""
-        v = ARRAY_NORMALS[self.normal] if isinstance(self.normal, str) else self.normal
+        """The unit normal (or, when tracking, the unit drive axis) in body axes."""
+        spec = self.normal if self.tracking_axis is None else self.tracking_axis
+        v = ARRAY_NORMALS[spec] if isinstance(spec, str) else spec
         n = math.sqrt(sum(x * x for x in v))
         return (v[0] / n, v[1] / n, v[2] / n)
 
@@ -321,7 +330,10 @@ def _validate(cls: SpacecraftClass, *, source: str | None, path: str) -> None:
         for f in fields(spec):
             value = getattr(spec, f.name)
             fp = f"{path}.{section}.{f.name}"
-            if f.name == "normal":
+            if f.name == "tracking_axis":
+                if value is not None:
+                    _check_normal(value, source=source, field_path=fp)
+            elif f.name == "normal":
                 _check_normal(value, source=source, field_path=fp)
             elif f.name == "default_mode":
                 if value not in MODE_NAMES:
@@ -381,8 +393,10 @@ def spacecraft_class(name: str, data: Mapping[str, Any] | None, *, source: str |
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise _fail(f"unknown field {k!r}{hint}", source=source, field_path=fp,
                             fix=f"Fields of {key} are {', '.join(names)}")
-            if k == "normal":
+            if k == "normal" or (k == "tracking_axis" and v is not None):
                 kwargs[k] = _check_normal(v, source=source, field_path=fp)
+            elif k == "tracking_axis":
+                kwargs[k] = None
             elif k == "default_mode":
                 if not isinstance(v, str) or v.lower() not in MODE_NAMES:
                     raise _fail(f"unknown attitude mode {v!r}", source=source, field_path=fp,

@@ -8,7 +8,8 @@ Generation
   Sun's distance;
 - ``α`` the angle between the array normal and the Sun, from the attitude mode
   (:func:`orbemu.spacecraft.attitude.array_cosine`: 1 in Sun pointing, the body-fixed normal in
-  nadir mode, the normal turned with the boresight in target mode, the worse end while slewing);
+  nadir mode, the normal turned with the boresight in target mode, the worse end while slewing;
+  a single-axis tracking wing gives ``sin`` of the Sun's angle from its drive axis);
 - ``f`` the visible fraction of the solar disk (:func:`orbemu.orbits.sun.illuminated_fraction`,
   conical shadow: 0 in umbra, partial in penumbra). Earth albedo and infrared are neglected.
 
