@@ -248,7 +248,8 @@ def test_safe_mode_in_the_fleet_points_at_the_sun_and_sheds_the_payload() -> Non
     assert state.attitude.mode[0] == AttitudeMode.SAFE
     assert len(rec.mode_changes) == 1 and rec.mode_changes.to_mode[0] == AttitudeMode.SAFE
     c = cls.loads
-    # Payload and compute off; a slew is under way (nadir → Sun, 30° + settle).
+    # Payload and compute off; a slew is under way the whole step (nadir → Sun: 60° at 1.5°/s
+    # + 10 s settling = 50 s).
     assert rec.load_w[0] == pytest.approx(c.bus_w + c.heater_w + c.slew_w)
     assert full_load == pytest.approx(c.bus_w + c.payload_w + c.heater_w + c.compute_w)
     # The worse end of the slew: nadir attitude with the zenith array at 60° from the Sun.

@@ -20,8 +20,9 @@ over ``[t, t + dt)``):
 3. **storage** — images, housekeeping, then downlink (``downlink_rate_bps × contact_s``, when
    the transmitter is on), then overflow dropped (:mod:`.storage`);
 4. **power** — array output from the attitude after the requests (worse end while slewing) and
-   the illuminated fraction; loads from the commands with safe mode's overrides; battery update;
-   safe mode entry/exit, effective from the next step (:mod:`.power`).
+   the illuminated fraction; loads from the commands with safe mode's overrides, plus the slew
+   load for the part of the step spent slewing; battery update; safe mode entry/exit, effective
+   from the next step (:mod:`.power`).
 
 Safe mode switches the payload and payload computer off and stops capture. A satellite marked
 not ``alive`` (lost) does nothing: no loads, no generation, no capture, no downlink, no mode
@@ -394,11 +395,14 @@ def step_fleet(state: FleetState, params: FleetParams, env: Environment, dt_s: f
     cosine = array_cosine(att, geom, t, method=att_method)
     lit = np.minimum(np.fmax(env.illuminated_fraction, 0.0), 1.0)  # NaN: no sunlight
     gen = solar_power_w(params.power, lit, cosine, env.sun_distance_m) * alive
+    dt_ns = round(dt_s * NS_PER_S)
+    # The wheels draw slew_w for the part of the step the slew (and settling) lasts.
+    slew_fraction = (np.clip((att.slew_end_ns - t) / dt_ns, 0.0, 1.0) if dt_ns > 0
+                     else att.slewing(t).astype(np.float64))
     loads = Loads(payload=cmd.payload_on & ~safe & params.imager.has_imager,
                   transmitter=tx_on, heater=cmd.heater_on, compute=cmd.compute_on & ~safe,
-                  slewing=att.slewing(t))
+                  slewing=slew_fraction)
     load = _power.load_w(params.power, loads) * alive
-    dt_ns = round(dt_s * NS_PER_S)
     power, pstep = step_power(state.power, params.power, gen, load, dt_s, t + dt_ns)
 
     new_state = FleetState(time_ns=t + dt_ns, power=power, storage=storage, attitude=att,

@@ -148,13 +148,17 @@ class PowerState:
 
 @dataclass(frozen=True, eq=False)
 class Loads:
-    """Which loads are on during a step, boolean ``(n_sats,)`` each (the bus is always on)."""
+    """Which loads are on during a step, ``(n_sats,)`` each (the bus is always on).
+
+    payload, transmitter, heater, compute: bool. slewing: fraction of the step (0..1) the
+    reaction wheels spend slewing (a bool array works too).
+    """
 
     payload: BoolArray
     transmitter: BoolArray
     heater: BoolArray
     compute: BoolArray
-    slewing: BoolArray
+    slewing: BoolArray | FloatArray
 
 
 @dataclass(frozen=True, eq=False)
