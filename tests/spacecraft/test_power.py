@@ -35,6 +35,7 @@ from orbemu.spacecraft.power import (
     soc,
     solar_power_w,
     step_power,
+    sunlit_margin_rad,
 )
 from tests.spacecraft.conftest import circular_state
 
@@ -113,6 +114,23 @@ def test_sun_pointing_maximises_power(iridium_track) -> None:  # type: ignore[no
             assert np.all(sun == 1.0)
             assert np.all(nadir <= sun)
             assert np.all(nadir >= 0.0)
+
+
+def test_environment_fills_in_the_sun_and_the_shadow(iridium_track) -> None:  # type: ignore[no-untyped-def]
+    """Environment.compute without a Sun: the orbits layer's Sun and conical shadow; the eclipse
+    switching function agrees in sign with the illuminated fraction."""
+    tr = iridium_track
+    k = 40
+    env = Environment.compute(tr.times[k], tr.r[:, k], tr.v[:, k])
+    np.testing.assert_allclose(env.sun_itrf, tr.sun[k], atol=1e-15)
+    assert env.sun_distance_m == pytest.approx(tr.sun_distance_m[k])
+    np.testing.assert_allclose(env.illuminated_fraction, tr.lit[:, k], atol=1e-12)
+    margin = sunlit_margin_rad(env.r_itrf_m, env.sun_itrf, env.sun_distance_m, "penumbra")
+    umbra = sunlit_margin_rad(env.r_itrf_m, env.sun_itrf, env.sun_distance_m, "umbra")
+    ok = np.isfinite(margin)
+    assert np.all((env.illuminated_fraction[ok] == 1.0) == (margin[ok] > 0))
+    assert np.all((env.illuminated_fraction[ok] == 0.0) == (umbra[ok] < 0))
+    assert (margin[ok] < 0).any() and (margin[ok] > 0).any()
 
 
 def test_no_generation_in_umbra(iridium_track) -> None:  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ from orbemu.spacecraft.fleet import (
     step_fleet,
 )
 from orbemu.spacecraft.imager import target_view_margin_rad
-from orbemu.spacecraft.power import battery_margin_wh, safe_exit_margin_wh
+from orbemu.spacecraft.power import battery_margin_wh, safe_exit_margin_wh, sunlit_margin_rad
 from orbemu.spacecraft.storage import storage_margin_bits
 from orbemu.spacecraft.targets import Targets
 
@@ -64,5 +64,6 @@ __all__ = [
     "spacecraft_class",
     "step_fleet",
     "storage_margin_bits",
+    "sunlit_margin_rad",
     "target_view_margin_rad",
 ]

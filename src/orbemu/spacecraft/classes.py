@@ -9,7 +9,8 @@ Field names are the keys a scenario YAML uses, units in every name::
 
     spacecraft_classes:
       eo-sat:
-        solar_array: {area_m2: 0.6, efficiency: 0.295, degradation: 0.9, normal: zenith}
+        solar_array: {area_m2: 0.6, efficiency: 0.295, degradation: 0.9, normal: zenith,
+                      tracking_axis: null}
         battery: {capacity_wh: 150, charge_efficiency: 0.95, discharge_efficiency: 0.95,
                   min_soc: 0.2, max_soc: 1.0, initial_soc: 0.9,
                   safe_enter_soc: 0.35, safe_exit_soc: 0.6}

@@ -42,6 +42,8 @@ Switching functions (value crossing zero = event)
   zero downward when the battery goes low (safe-mode entry).
 - :func:`safe_exit_margin_wh`: charge − safe_exit_soc·capacity: crosses zero upward when safe
   mode may end.
+- :func:`sunlit_margin_rad`: positive in sunlight, negative in shadow (eclipse entry = downward
+  crossing), from :func:`orbemu.orbits.sun.shadow_function`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import numpy.typing as npt
 
 from orbemu.constants import AU_M, SOLAR_IRRADIANCE_W_M2
 from orbemu.errors import UsageError
+from orbemu.orbits.sun import ShadowModel, shadow_function
 from orbemu.spacecraft.classes import SpacecraftClass, check_class_index, per_satellite
 
 __all__ = [
@@ -69,6 +72,7 @@ __all__ = [
     "soc",
     "solar_power_w",
     "step_power",
+    "sunlit_margin_rad",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -209,6 +213,18 @@ def battery_margin_wh(state: PowerState, params: PowerParams) -> FloatArray:
 def safe_exit_margin_wh(state: PowerState, params: PowerParams) -> FloatArray:
     """Switching function: charge − safe_exit_soc × usable capacity (Wh); ≥ 0 = may leave safe."""
     return state.charge_wh - params.safe_exit_soc * usable_capacity_wh(state, params)
+
+
+def sunlit_margin_rad(r_itrf_m: npt.ArrayLike, sun_itrf: npt.ArrayLike,
+                      sun_distance_m: float, model: ShadowModel = "penumbra") -> FloatArray:
+    """Switching function of eclipse entry/exit, radians: > 0 sunlit, < 0 in the shadow.
+
+    ``model="penumbra"`` crosses zero where the first of the solar disk is lost (where generation
+    starts to fall); ``"umbra"`` where the last is; ``"point"`` at the Sun's centre (the usual
+    eclipse of operations tools). ``r_itrf_m`` ``(n, 3)``; ``sun_itrf`` a unit vector.
+    """
+    sun = np.asarray(sun_itrf, np.float64) * sun_distance_m
+    return shadow_function(np.asarray(r_itrf_m, np.float64), sun, model)
 
 
 def step_power(state: PowerState, params: PowerParams, generated_w: npt.ArrayLike,
