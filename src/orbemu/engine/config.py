@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from orbemu.engine.faults import FaultSpec
 from orbemu.errors import UsageError
+from orbemu.links.isl import IslPlan
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.spacecraft.classes import SpacecraftClass
@@ -122,7 +123,8 @@ class NetworkSetup:
     policy and caps (:func:`orbemu.links.select_links`); the nodes' own elevation thresholds
     and ranges apply. ground_relay: paths may transit ground nodes. monitor: (src, dst)
     ground-node index pairs, labelled by ``monitor_labels``. interval_ns: network metrics
-    cadence (a multiple of the step).
+    cadence (a multiple of the step). isl_plan: an ISL plan already resolved for ``relay``
+    (:func:`orbemu.engine.network.relay_isl_plan`; None: resolved when the run is built).
     """
 
     relay: IntArray
@@ -142,6 +144,7 @@ class NetworkSetup:
     gsl_per_sat: int | None = None
     gsl_capacity_bps: float = 20e9
     ground_relay: bool = False
+    isl_plan: IslPlan | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "relay", _ints(self.relay, "NetworkSetup.relay"))

@@ -42,6 +42,7 @@ from orbemu.engine.config import NetworkSetup
 from orbemu.engine.detectors import elevation_margin_deg, interpolate_positions
 from orbemu.engine.events import find_sign_changes, refine_crossings
 from orbemu.engine.recorder import Event
+from orbemu.errors import UsageError
 from orbemu.links.isl import IslPlan, isl_links, plus_grid
 from orbemu.links.planes import infer_planes
 from orbemu.links.policies import HandoverTracker, remaining_visibility_s, select_links
@@ -52,7 +53,7 @@ from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.time import Time
 
-__all__ = ["NetworkMonitor", "NetworkSample", "isl_margin_m"]
+__all__ = ["NetworkMonitor", "NetworkSample", "isl_margin_m", "relay_isl_plan"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -76,6 +77,27 @@ def isl_margin_m(plan: IslPlan, rows: IntArray, ra: FloatArray, rb: FloatArray) 
     closest = np.linalg.norm(ra + t[:, None] * d, axis=1)
     clear = closest - (EARTH_RADIUS_M + plan.grazing_alt_m)
     return np.minimum(plan.max_range_m[rows] - length, clear)
+
+
+def relay_isl_plan(setup: NetworkSetup, elements: ElementSet, at: Time) -> tuple[IslPlan, str]:
+    """The relay network's ISL plan: +Grid over the elements' planes (inferred from the elements
+    at ``at`` when they carry none), or none; and a note saying which."""
+    n = len(elements)
+    if setup.isl != "plus-grid" or n < 2:
+        return IslPlan.none(n), "no ISLs (bent pipe)"
+    structured = elements
+    note = "+Grid over the elements' planes"
+    if not elements.has_structure:
+        structure = infer_planes(elements, at)
+        if structure.n_planes < 2:
+            return IslPlan.none(n), "no ISLs: no orbital planes could be inferred (bent pipe)"
+        structured = structure.apply(elements)
+        note = f"+Grid over {structure.n_planes} planes inferred from the elements"
+    plan = plus_grid(structured, max_range_m=setup.isl_max_range_m,
+                     capacity_bps=setup.isl_capacity_bps, grazing_alt_m=setup.grazing_alt_m,
+                     cross=setup.isl_cross, seam=setup.isl_seam,
+                     slot_shift=setup.isl_slot_shift, at=at)
+    return plan, note
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,20 +127,13 @@ class NetworkMonitor:
         self.elements = elements
         self.ground = ground
         n = len(elements)
-        self.plan_note = "no ISLs (bent pipe)"
-        self.plan = IslPlan.none(n)
-        if setup.isl == "plus-grid" and n > 1:
-            structured = elements
-            if not elements.has_structure:
-                structure = infer_planes(elements, at)
-                structured = structure.apply(elements) if structure.n_planes >= 2 else None
-                self.plan_note = f"{structure.n_planes} planes inferred"
-            if structured is not None:
-                self.plan = plus_grid(structured, max_range_m=setup.isl_max_range_m,
-                                      capacity_bps=setup.isl_capacity_bps,
-                                      grazing_alt_m=setup.grazing_alt_m, cross=setup.isl_cross,
-                                      seam=setup.isl_seam, slot_shift=setup.isl_slot_shift,
-                                      at=at)
+        if setup.isl_plan is not None:
+            if setup.isl_plan.n_sats != n:
+                raise UsageError(f"the ISL plan is for {setup.isl_plan.n_sats} satellites, the "
+                                 f"relay network has {n}")
+            self.plan, self.plan_note = setup.isl_plan, "given"
+        else:
+            self.plan, self.plan_note = relay_isl_plan(setup, elements, at)
         self.builder = TopologyBuilder.from_plan(self.plan, len(ground),
                                                  gsl_capacity_bps=setup.gsl_capacity_bps)
         row = {int(g): i for i, g in enumerate(setup.nodes)}
@@ -141,8 +156,8 @@ class NetworkMonitor:
     # ---- describing ----------------------------------------------------------------------
     def describe(self) -> str:
         s = self.setup
-        isl = (f"{len(self.plan)} +Grid ISLs (max {s.isl_max_range_m / 1e3:,.0f} km)"
-               if len(self.plan) else "no ISLs (bent pipe)")
+        isl = (f"{len(self.plan)} ISLs ({self.plan_note}, max {s.isl_max_range_m / 1e3:,.0f} km)"
+               if len(self.plan) else self.plan_note)
         return (f"relay network: {len(self.elements)} satellites, {isl}, {len(self.ground)} "
                 f"ground nodes, links {s.gsl_policy}"
                 + (f" ≤ {s.gsl_per_node}/node" if s.gsl_per_node else "")
