@@ -135,7 +135,7 @@ def test_housekeeping_layout_round_trip():
     assert struct.unpack_from(">4h", p, 56) == (0, 0, -32768, -32768)
     # A non-HK packet in a HK stream is named.
     other = encode_packet("event", 0, 0, b"x" * 50)
-    with pytest.raises(InputError, match="record 2.*not housekeeping"):
+    with pytest.raises(InputError, match=r"record 2.*not housekeeping"):
         decode_housekeeping(raw[0].tobytes() + other)
     with pytest.raises(InputError, match="whole number"):
         decode_housekeeping(raw.tobytes()[:-1])

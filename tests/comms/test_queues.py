@@ -111,7 +111,7 @@ def test_uplink_uses_up_rate_and_returns_packets():
     cmds = [encode_packet("tc-platform", i, 0, b"c" * 111) for i in range(3)]  # 125 B each
     for c in cmds:
         q.push(1, c, 0)
-    _run(q, plan, 102, dt_s=1)  # satellite 1's contact is also 100..400 at station 1: 2 s → 2 packets
+    _run(q, plan, 102, dt_s=1)  # 100..102 s: 2 packets
     got = q.pop_received()
     assert [g[2] for g in got] == cmds[:2] and all(g[0] == 1 for g in got)
     assert q.pop_received() == []

@@ -79,7 +79,7 @@ def test_budget_rates_along_the_pass(sats, nodes, passes):
     s, k = int(cw.sat[j]), int(cw.station[j])
     dense = Time(np.linspace(cw.aos_ns[j], cw.los_ns[j], 2001).astype(np.int64))
     r = propagate(sats.select([s]), dense, frame="ITRF").position_m[0]
-    az, el, rng = topocentric(r, nodes.itrf_m[k], nodes.enu[k])
+    _az, el, rng = topocentric(r, nodes.itrf_m[k], nodes.enu[k])
     rate = radio_budget(X_BAND_EO.downlink, rng, el, lat_rad=nodes.lat_deg[k] * DEG,
                         lon_rad=nodes.lon_deg[k] * DEG, station_alt_m=nodes.alt_m[k]).rate_bps
     samples = rate[::200]  # the 11 sample instants

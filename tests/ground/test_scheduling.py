@@ -65,7 +65,7 @@ def _feasible(windows, stations, subset, cap) -> bool:
             for a in range(n_ant):
                 p = last[a]
                 if p is None or los[p] + gap(p, w) <= aos[w]:
-                    if place(j + 1, last[:a] + (w,) + last[a + 1:]):
+                    if place(j + 1, (*last[:a], w, *last[a + 1:])):
                         return True
             return False
 

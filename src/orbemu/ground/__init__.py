@@ -9,15 +9,25 @@ Commands and telemetry carried during the planned contacts live one layer up, in
 :mod:`orbemu.comms`.
 """
 
-from orbemu.ground.contacts import Contact, ContactWindows, contact_windows, contact_windows_from_passes
+from orbemu.ground.contacts import (
+    Contact,
+    ContactWindows,
+    contact_windows,
+    contact_windows_from_passes,
+)
 from orbemu.ground.stations import X_BAND_EO, GroundStations, LinkProfile
 
 __all__ = [
     "X_BAND_EO",
     "Contact",
+    "ContactPlan",
     "ContactWindows",
     "GroundStations",
     "LinkProfile",
     "contact_windows",
     "contact_windows_from_passes",
+    "plan_violations",
+    "schedule_greedy",
+    "schedule_optimal",
+    "window_values",
 ]

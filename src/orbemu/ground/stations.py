@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -126,8 +126,8 @@ X_BAND_EO = LinkProfile("x-band-eo", downlink=X_BAND_EO_DOWNLINK,
                         uplink_rate_bps=S_BAND_TC_UPLINK_BPS)
 
 
-def _per_station(name: str, value: npt.ArrayLike, m: int, dtype: type) -> npt.NDArray:
-    arr = np.asarray(value, dtype=dtype)
+def _per_station(name: str, value: npt.ArrayLike, m: int, dtype: type) -> npt.NDArray[Any]:
+    arr: npt.NDArray[Any] = np.asarray(value, dtype=dtype)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.size != m):
         raise UsageError(f"GroundStations.{name} needs a scalar or {m} values (one per "
                          f"station), got shape {arr.shape}")
