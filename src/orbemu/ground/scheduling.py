@@ -111,7 +111,9 @@ class ContactPlan:
     value: (c,) the objective value of each contact.
     volume_down_bits, volume_up_bits: (c,) achievable volume of each contact, bits.
     method: ``"greedy"`` or ``"optimal"``.
-    status: ``"optimal"``, ``"feasible"`` (time limit reached with a solution) or ``"heuristic"``.
+    status: ``"optimal"``, ``"feasible"`` (time limit reached with a solution),
+        ``"greedy-fallback"`` (time limit reached before any solution: the greedy plan) or
+        ``"heuristic"`` (greedy).
     upper_bound: a proven upper bound of the best total value (the optimal's dual bound; NaN
         for greedy).
     windows: the windows the plan was made from (rates along each contact).
@@ -536,7 +538,17 @@ def schedule_optimal(
                constraints=LinearConstraint(a_mat, np.concatenate(lb), np.concatenate(ub)),
                options=options)
     if res.x is None:
-        raise UsageError(f"the contact-scheduling MILP found no solution: {res.message}")
+        if time_limit_s is None:
+            raise UsageError(f"the contact-scheduling MILP found no solution: {res.message}")
+        # Time limit before any integer solution: the greedy plan, with HiGHS's bound.
+        fallback = schedule_greedy(windows, stations, priority=priority, value=value,
+                                   max_antennas_per_sat=max_antennas_per_sat)
+        bound = getattr(res, "mip_dual_bound", None)
+        return ContactPlan.from_windows(
+            windows, fallback.window, fallback.antenna, vals, method="optimal",
+            status="greedy-fallback",
+            upper_bound=-float(bound) if bound is not None else math.nan,
+            solve_s=_time.perf_counter() - t_start)
     x = np.round(res.x).astype(np.int64)
     status = "optimal" if res.status == 0 else "feasible"
     bound = -float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None \
