@@ -210,12 +210,14 @@ class ContactWindows:
 
     def _cumulative(self, index: IntArray, t: IntArray, direction: Direction) -> FloatArray:
         """∫ rate from AOS to ``t`` (inside the window), bits."""
-        f = self._samples(direction).astype(np.float64)
-        j, u, h = self._position(index, t)
+        # Only the rows asked for: the engine calls this every step for the active contacts.
+        f = self._samples(direction)[index.ravel()].astype(np.float64)
+        j, u, h = (x.ravel() for x in self._position(index, t))
         trap = 0.5 * (f[:, 1:] + f[:, :-1])  # per sample interval, × h
         cum = np.concatenate([np.zeros((f.shape[0], 1)), np.cumsum(trap, axis=1)], axis=1)
-        f0, f1 = f[index, j], f[index, j + 1]
-        return h * (cum[index, j] + f0 * u + 0.5 * (f1 - f0) * u * u)
+        r = np.arange(f.shape[0])
+        f0, f1 = f[r, j], f[r, j + 1]
+        return (h * (cum[r, j] + f0 * u + 0.5 * (f1 - f0) * u * u)).reshape(index.shape)
 
 
 _ROW_FIELDS = ("sat", "station", "aos_ns", "tca_ns", "los_ns", "max_elevation_deg", "partial",
