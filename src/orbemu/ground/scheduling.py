@@ -38,7 +38,7 @@ Two schedulers
   LP); the satellite constraints — one row per clique of a satellite's overlapping windows,
   ``Σ taken ≤ max_antennas_per_sat`` — couple the stations and make it an integer program.
   The LP relaxation is *not* tight when satellites see several stations at once (high-latitude
-  clusters): on 100 polar satellites over KSAT's 36 stations for one hour (1,200 windows) its
+  clusters): on 100 polar satellites over KSAT's 36 stations, one hour of windows, its
   bound was 77 % above the optimum and HiGHS needed ~90 branch-and-bound nodes (14 s). Large
   instances therefore need ``time_limit_s`` and report a gap. Antenna numbers come from
   decomposing the integral flow into paths. ``time_limit_s`` bounds the solve;
