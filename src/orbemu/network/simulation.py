@@ -408,12 +408,16 @@ class NetworkSimulation:
                               nominal_step_ns=nominal)
 
     def steps(self, times: Time, sources: npt.ArrayLike | None = None, *,
+              targets: npt.ArrayLike | None = None,
               nominal_step_ns: int | None = None) -> Iterator[NetworkStep]:
         """One :class:`NetworkStep` per instant of ``times`` (increasing).
 
         ``sources``: ground-node indices whose shortest-path trees are computed each step
-        (None: no routing). ``nominal_step_ns``: the spacing of the full window when ``times``
-        is a chunk of it (see :class:`PositionStream`); default: from ``times``.
+        (None: no routing). ``targets``: ground-node indices the routes are wanted to (None:
+        every node); the searches then stop once these are settled
+        (:func:`~orbemu.network.routing.shortest_paths`). ``nominal_step_ns``: the spacing of
+        the full window when ``times`` is a chunk of it (see :class:`PositionStream`); default:
+        from ``times``.
         """
         times = times[np.newaxis] if times.ndim == 0 else times
         src_nodes = None
@@ -422,6 +426,12 @@ class NetworkSimulation:
             if g.size and (g.min() < 0 or g.max() >= self.n_ground):
                 raise UsageError(f"sources must be ground-node indices 0..{self.n_ground - 1}")
             src_nodes = g + self.n_sats
+        tgt_nodes = None
+        if targets is not None:
+            tg = np.atleast_1d(np.asarray(targets, dtype=np.int64))
+            if tg.size and (tg.min() < 0 or tg.max() >= self.n_ground):
+                raise UsageError(f"targets must be ground-node indices 0..{self.n_ground - 1}")
+            tgt_nodes = tg + self.n_sats
         if nominal_step_ns is None:
             stream = self.position_stream(times)
         else:
@@ -447,7 +457,8 @@ class NetworkSimulation:
                     gsl = gsl.with_capacity(float(cfg.gsl_capacity))
                 failures = self.schedule.active_at(t) if self.schedule is not None else None
                 topo = self.builder.build_links(isl, gsl, failures=failures)
-                routes = (shortest_paths(topo, src_nodes, metric=cfg.metric, relay=cfg.relay)
+                routes = (shortest_paths(topo, src_nodes, metric=cfg.metric, relay=cfg.relay,
+                                         targets=tgt_nodes)
                           if src_nodes is not None else None)
                 yield NetworkStep(i, t, r, isl, gsl, topo, routes)
 
