@@ -475,7 +475,7 @@ def resolve_isl_plan(elements: ElementSet, config: NetworkConfig, *,
         pairs = np.asarray(cfg.isl_pairs)
         plan = IslPlan.from_pairs(pairs, n, max_range_m=cfg.max_isl_range_m,
                                   capacity_bps=cap, grazing_alt_m=cfg.grazing_alt_m)
-        return plan, f"{len(plan)} user-given pairs"
+        return plan, f"{len(plan):,} user-given pairs"
     structured = elements
     how = "the elements' plane metadata"
     if not elements.has_structure:
