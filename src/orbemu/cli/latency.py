@@ -190,7 +190,7 @@ def latency_cmd(
     sim = NetworkSimulation(sats, ground, config, at=t0)
     stream = sim.position_stream(times)
     where = (f"Dask at {scheduler}" if scheduler else
-             f"{_plural(workers, 'worker process')}" if workers > 1 else "this process")
+             f"{workers} worker processes" if workers > 1 else "this process")
     _info(f"latency: {_plural(len(sats), 'satellite')} from {sats.source} · "
           f"{_plural(len(pairs), 'pair')} of {_plural(len(ground), 'station')} from "
           f"{all_stations.source or stations}")
