@@ -45,7 +45,7 @@ def test_interpolated_positions_within_a_metre_of_sgp4(starlink):
     sats = starlink.select(np.arange(0, len(starlink), 25))
     times = Time.range(T0, "10m", "7s")
     stream = PositionStream(sats, "interpolated", nominal_step_ns=7 * NS_PER_S)
-    (sl, r, _), = list(stream.iter_chunks(times))
+    (_sl, r, _), = list(stream.iter_chunks(times))
     ref = propagate(sats, times, frame="ITRF").position_m
     ok = np.isfinite(ref).all(axis=2)
     err = np.linalg.norm(r[ok] - ref[ok], axis=-1)
@@ -56,7 +56,7 @@ def test_positions_do_not_depend_on_chunking(starlink):
     sats = starlink.select(np.arange(0, len(starlink), 40))
     times = Time.range(T0, "5m", "1s")
     whole = PositionStream(sats, nominal_step_ns=NS_PER_S)
-    (_, r_all, v_all), = list(whole.iter_chunks(times))
+    (_, r_all, _v_all), = list(whole.iter_chunks(times))
     small = PositionStream(sats, chunk_bytes=len(sats) * 49 * 17, nominal_step_ns=NS_PER_S)
     assert small.instants_per_chunk() < times.size
     parts = [(sl, r.copy()) for sl, r, _ in small.iter_chunks(times)]
@@ -113,7 +113,7 @@ def test_range_only_rule_keeps_the_horizon(cities):
 
 
 def test_numba_routes_equal_scipy_on_a_real_step(real_step):
-    sim, step = real_step
+    _sim, step = real_step
     src = step.node(np.arange(0, 100, 7))
     routes = shortest_paths(step.topology, src)
     dist, _ = reference_shortest_paths(step.topology, src)
@@ -121,7 +121,7 @@ def test_numba_routes_equal_scipy_on_a_real_step(real_step):
 
 
 def test_targets_and_pair_paths_equal_full_trees_on_a_real_step(real_step):
-    sim, step = real_step
+    _sim, step = real_step
     topo = step.topology
     nodes = step.node(np.arange(0, 100, 3))
     full = shortest_paths(topo, nodes)

@@ -42,7 +42,8 @@ from orbemu.units import format_duration_ns, parse_distance_m, parse_duration_ns
 
 __all__ = ["latency_cmd", "resolve_pairs"]
 
-_PAIR_FIX = "Write --pair A:B with two station names from the stations file, e.g. --pair Paris:Luanda"
+_PAIR_FIX = ("Write --pair A:B with two station names from the stations file, e.g. "
+             "--pair Paris:Luanda")
 
 
 def resolve_pairs(specs: list[str], names: Any) -> np.ndarray:

@@ -45,7 +45,7 @@ class LatencyWriter:
         self._fh: Any = None
         self._writer: Any = None
         if self.kind == ".csv":
-            self._fh = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._fh = open(self.path, "w", newline="", encoding="utf-8")
             self._csv = csv.writer(self._fh, lineterminator="\n")
             self._csv.writerow(LATENCY_COLUMNS)
         else:

@@ -371,9 +371,9 @@ class NetworkSimulation:
         gsl = []
         if cfg.min_elevation_deg is None and cfg.max_gsl_range_m is None:
             gsl.append(f"minimum elevation {DEFAULT_MIN_ELEVATION_DEG:g}° (default)")
-        elif cfg.min_elevation_deg is None:
+        elif cfg.min_elevation_deg is None and cfg.max_gsl_range_m is not None:
             gsl.append(f"maximum range {cfg.max_gsl_range_m / 1e3:,.3f} km (above the horizon)")
-        else:
+        elif cfg.min_elevation_deg is not None:
             gsl.append(f"minimum elevation {cfg.min_elevation_deg:g}°")
             if cfg.max_gsl_range_m is not None:
                 gsl.append(f"maximum range {cfg.max_gsl_range_m / 1e3:,.3f} km")
