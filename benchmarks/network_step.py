@@ -20,7 +20,7 @@ Baselines in the same run, on the same inputs:
   ``networkx.Graph`` and ``networkx.shortest_path`` per pair; a few pairs are timed and scaled
   to 9,900 (visibility is given to it by numpy, which only helps it).
 
-Then: a 10-minute window of 1 s steps (600 instants, 20 pairs) with 1 and 2 worker processes
+Then: a 30-minute window of 1 s steps (1,801 instants, 20 pairs) with 1 and 2 worker processes
 (wall time), and peak memory (RSS) of a latency run against the window length.
 
 Times are CPU time of the benchmark process (the machine is shared; CPU time leaves out waits
@@ -194,7 +194,7 @@ def scaling(elements, cities, quick):
     from orbemu.distributed import run_latency
 
     pairs = np.column_stack([np.arange(0, 200, 10), np.arange(5, 205, 10)])
-    times = Time.range(T0, "2m" if quick else "10m", "1s")
+    times = Time.range(T0, "2m" if quick else "30m", "1s")
     config = NetworkConfig()
     walls = {}
     for workers in (1, 2):
