@@ -155,7 +155,8 @@ def latency_cmd(
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
         raise InputError(f"{scheduler!r} is not a Dask scheduler address", field="--scheduler",
                          fix="Write tcp://HOST:PORT, e.g. --scheduler tcp://10.0.0.5:8786")
-    kind = _output_kind(output, (".csv", ".parquet")) if output is not None else None
+    if output is not None:
+        _output_kind(output, (".csv", ".parquet"))
     if not pair:
         raise InputError("no --pair given", field="--pair", fix=_PAIR_FIX)
 
@@ -219,8 +220,8 @@ def latency_cmd(
     series = LatencySeries.concat(light)
     _print_summary(series, summarize(series, ground), ground.names)
     if output is not None and writer is not None:
-        _out().print(f"wrote {output} ({writer.rows} rows, {_size(output)}) in {took:.2f} s"
-                     f" [{kind}]", markup=False)
+        _out().print(f"wrote {output} ({writer.rows} rows, {_size(output)}) in {took:.2f} s",
+                     markup=False)
     else:
         _out().print(f"{times.size} instants × {len(pairs)} pairs in {took:.2f} s (no --output: "
                      "summary only)", markup=False)
