@@ -2,6 +2,7 @@
 
     python -m benchmarks.network_step             # ≈ 4 min on 2 cores
     python -m benchmarks.network_step --quick     # fewer repeats, no scaling runs
+    python -m benchmarks.network_step --scaling   # only workers and memory
 
 One full step for the real Starlink snapshot (bundled ``starlink``, 10,395 satellites):
 propagate (SGP4 at the instant, or Hermite interpolation with the SGP4 knots amortised over a
@@ -191,18 +192,42 @@ def full_step_ms(sim, times, sources):
 
 
 def scaling(elements, cities, quick):
-    from orbemu.distributed import run_latency
+    """Wall time of 1 and 2 worker processes over a window, the CPU time they used, and the
+    machine's own ceiling measured at the same time (two busy loops vs one)."""
+    import resource
+
+    from orbemu.distributed import LatencyJob, iter_latency_chunks
 
     pairs = np.column_stack([np.arange(0, 200, 10), np.arange(5, 205, 10)])
     times = Time.range(T0, "2m" if quick else "30m", "1s")
-    config = NetworkConfig()
-    walls = {}
+    job = LatencyJob.create(elements, cities, NetworkConfig(), times, pairs)
+    walls, cpus = {}, {}
     for workers in (1, 2):
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p0 = time.process_time()
         t0 = time.perf_counter()
-        run_latency(elements, cities, config, times, pairs, workers=workers,
-                    chunk_steps=max(30, times.size // 8))
+        for _ in iter_latency_chunks(job, times, workers=workers,
+                                     chunk_steps=max(30, times.size // 8)):
+            pass
         walls[workers] = time.perf_counter() - t0
-    return times.size, walls
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus[workers] = (time.process_time() - p0 + c1.ru_utime + c1.ru_stime
+                         - c0.ru_utime - c0.ru_stime)
+    return times.size, walls, cpus, _two_core_ceiling()
+
+
+_BUSY = "import time\nt=time.perf_counter()\nx=0\nfor i in range(30_000_000): x+=i\n" \
+        "print(time.perf_counter()-t)"
+
+
+def _two_core_ceiling() -> float:
+    """Throughput of two CPU-bound processes relative to one, on this machine, now."""
+    one = float(subprocess.run([sys.executable, "-c", _BUSY], capture_output=True, text=True,
+                               check=True).stdout)
+    procs = [subprocess.Popen([sys.executable, "-c", _BUSY], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    both = max(float(p.communicate()[0]) for p in procs)
+    return 2 * one / both
 
 
 _RSS = """
@@ -232,7 +257,11 @@ def peak_rss_mb(window: str) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--scaling", action="store_true", help="only the worker scaling and RSS")
     args = ap.parse_args(argv)
+    if args.scaling:
+        run_scaling(load_elements("starlink"), load_ground_nodes("cities-top1000"), False)
+        return
     repeat = 2 if args.quick else 5
     elements = load_elements("starlink")
     cities = load_ground_nodes("cities-top1000")
@@ -273,9 +302,14 @@ def main(argv: list[str] | None = None) -> None:
           f"{nx_step / interp_step:,.0f}×")
     if args.quick:
         return
-    n, walls = scaling(elements, cities, args.quick)
-    print(f"\n{n} instants × 20 pairs, wall time: 1 worker {walls[1]:.1f} s, 2 workers "
-          f"{walls[2]:.1f} s → {walls[1] / walls[2]:.2f}×")
+    run_scaling(elements, cities, args.quick)
+
+
+def run_scaling(elements, cities, quick):
+    n, walls, cpus, ceiling = scaling(elements, cities, quick)
+    print(f"\n{n} instants × 20 pairs: 1 worker {walls[1]:.1f} s wall ({cpus[1]:.1f} s CPU), "
+          f"2 workers {walls[2]:.1f} s wall ({cpus[2]:.1f} s CPU) → {walls[1] / walls[2]:.2f}×; "
+          f"this machine's ceiling now (two busy loops vs one): {ceiling:.2f}×")
     for window in ("5m", "30m"):
         print(f"peak RSS of a streamed latency run over {window}: {peak_rss_mb(window):.0f} MB")
 
