@@ -588,9 +588,11 @@ def shortest_paths(
     targets: ground nodes (node indices) the routes are wanted to; None: every node. Without
         relay, each tree then labels only these ground nodes and stops as soon as their
         distances are final (the satellites beyond are not searched): far cheaper for a few
-        pairs or when there are many more ground nodes than destinations. Distances and paths
-        to the targets are identical to the full search; other nodes' entries are not final
-        and :class:`Routes` refuses them as destinations. Ignored with ``relay=True``.
+        pairs or when there are many more ground nodes than destinations. Distances to the
+        targets are identical to the full search, and so are the routes wherever the shortest
+        one is unique (by delay; with hop counts ties are common and another equally short
+        route may come back). Other nodes' entries are not final and :class:`Routes` refuses
+        them as destinations. Ignored with ``relay=True``.
     """
     src = _check_sources(topology, sources)
     w = _weights(topology, metric)
