@@ -166,3 +166,37 @@ def test_failures_are_respected_over_time(cities):
             assert path.size > 0
     with pytest.raises(UsageError):
         Failure("isl", 1, 0)
+
+
+@pytest.mark.parametrize("policy", ["nearest", "highest", "longest"])
+def test_policies_caps_and_link_budget_capacities(cities, policy):
+    from orbemu.links.budget import KU_USER_DOWNLINK
+
+    shell = walker_preset("hypatia-starlink-550")
+    cfg = NetworkConfig(gsl_policy=policy, gsl_per_node=1, gsl_capacity=KU_USER_DOWNLINK,
+                        isl_capacity_bps=20e9)
+    sim = NetworkSimulation(shell, cities, cfg)
+    assert "first" in sim.describe()[1] and "≤ 1 per ground node" in sim.describe()[1]
+    paris, luanda = cities.index_of("Paris"), cities.index_of("Luanda")
+    step = next(sim.steps(Time.parse("2000-01-01T00:01:00Z"), [paris], targets=[luanda]))
+    assert np.all(step.gsl.links_per_node() <= 1)
+    if policy == "nearest":
+        full = next(NetworkSimulation(shell, cities).steps(Time.parse("2000-01-01T00:01:00Z")))
+        for node in np.unique(step.gsl.node):
+            mine = full.gsl.node == node
+            assert step.gsl.length_m[step.gsl.node == node][0] == full.gsl.length_m[mine].min()
+    cap = step.gsl.capacity_bps
+    assert np.all((cap > 1e6) & (cap < 2e9))  # a Ku-band budget, not the 1 Gbit/s default
+    b = step.routes.bottleneck_bps(step.node(paris), step.node(luanda))
+    assert 0 < b <= 20e9 and b in set(cap.tolist())
+
+
+def test_relay_lets_routes_through_ground_nodes(cities):
+    shell = walker_preset("hypatia-starlink-550")
+    sim = NetworkSimulation(shell, cities, NetworkConfig(isl="none", relay=True))
+    assert "may relay" in "\n".join(sim.describe())
+    paris, luanda = cities.index_of("Paris"), cities.index_of("Luanda")
+    step = next(sim.steps(Time.parse("2000-01-01T00:01:00Z"), [paris], targets=[luanda]))
+    path = step.routes.path(step.node(paris), step.node(luanda))
+    # bent pipe over 6,500 km needs ground hops in between (or no route at all)
+    assert path.size == 0 or np.any(path[1:-1] >= sim.n_sats)
