@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Pure layers are type-checked strictly enough to catch unit and shape slips.
 MYPY_PATHS := src/orbemu/time.py src/orbemu/units.py src/orbemu/constants.py \
-              src/orbemu/errors.py src/orbemu/orbits src/orbemu/links src/orbemu/network
+              src/orbemu/errors.py src/orbemu/orbits src/orbemu/links src/orbemu/network \
+              src/orbemu/spacecraft
 
 .PHONY: demo test lint typecheck clean bench
 

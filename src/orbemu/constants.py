@@ -9,7 +9,8 @@ Sources
   Vallado et al., "Revisiting Spacetrack Report #3", AIAA 2006-6753). python-sgp4's ``WGS72``
   constants are the same numbers.
 - Speed of light: exact by definition of the metre (SI, 1983).
-- Sun: IAU 2015 Resolution B3 nominal solar radius; IAU 2012 astronomical unit (exact).
+- Sun: IAU 2015 Resolution B3 nominal solar radius and nominal total solar irradiance; IAU 2012
+  astronomical unit (exact).
 - EGM96 J2 (unnormalized) for the secular J2 propagator: Lemoine et al. (1998), NASA/TP-1998-206861.
 """
 
@@ -66,6 +67,8 @@ EARTH_RADIUS_M = WGS84_A_M
 AU_M = 149_597_870_700.0
 #: Nominal solar radius (m) (IAU 2015 B3).
 SUN_RADIUS_M = 6.957e8
+#: Nominal total solar irradiance at 1 au (W/m²) (IAU 2015 B3); scales as (1 au / r)².
+SOLAR_IRRADIANCE_W_M2 = 1361.0
 
 # --- angles --------------------------------------------------------------------------------------
 TAU = 2.0 * math.pi

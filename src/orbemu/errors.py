@@ -122,7 +122,46 @@ class InputError(OrbemuError, ValueError):
 
 
 class ScenarioError(InputError):
-    """A scenario file does not validate; ``field`` holds the YAML path (``shells[1].planes``)."""
+    """A scenario file does not validate; ``field`` holds the YAML path
+    (``constellations[1].walker.planes``), ``line`` the 1-based line of that key in the file.
+
+    A file with several mistakes raises one ``ScenarioError`` whose ``problems`` holds one
+    ``ScenarioError`` per mistake (all of them, in file order); its message lists them all::
+
+        mission.yaml: 2 problems
+          mission.yaml line 7, constellations[1].walker.plannes: unknown key 'plannes' — did
+            you mean 'planes'? ...
+          mission.yaml line 12, run.step: cannot read duration '10 sec' ...
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        record: int | None = None,
+        field: str | None = None,
+        text: str | None = None,
+        fix: str | None = None,
+        problems: tuple[ScenarioError, ...] = (),
+    ) -> None:
+        self.problems = problems
+        super().__init__(message, source=source, line=line, record=record, field=field,
+                         text=text, fix=fix)
+
+    @classmethod
+    def collect(cls, problems: list[ScenarioError], source: str | None = None) -> ScenarioError:
+        """One error for several problems (or the problem itself when there is one)."""
+        if len(problems) == 1:
+            return problems[0]
+        return cls(f"{len(problems)} problems", source=source, problems=tuple(problems))
+
+    def _render(self) -> str:
+        text = super()._render()
+        for problem in getattr(self, "problems", ()):
+            text += "\n  " + str(problem).replace("\n", "\n    ")
+        return text
 
 
 @dataclass(frozen=True, slots=True)
