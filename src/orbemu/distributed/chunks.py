@@ -4,8 +4,9 @@ A long window is cut into chunks of consecutive instants. Each chunk is computed
 — positions, links, topology and routes of its instants — by whichever executor runs it:
 
 - ``workers=1`` and no scheduler: here, chunk after chunk (memory bounded by one chunk);
-- ``workers=N``: a :class:`concurrent.futures.ProcessPoolExecutor` of ``N`` spawned processes
-  (SGP4 and the numba kernels hold the GIL, so threads would not help);
+- ``workers=N``: ``N`` processes — this one and a
+  :class:`concurrent.futures.ProcessPoolExecutor` of ``N - 1`` spawned ones (SGP4 and the numba
+  kernels hold the GIL, so threads would not help);
 - ``scheduler="tcp://HOST:PORT"``: the same chunks as tasks on a Dask distributed cluster
   (``pip install 'orbemu[distributed]'``).
 
@@ -26,7 +27,7 @@ import math
 import multiprocessing
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,16 +227,39 @@ def _in_order(futures: list[Any], sizes: list[int], wait_some: Callable[[set[Any
 
 def _processes(job: LatencyJob, tasks: list[tuple[Any, int]], sizes: list[int], workers: int,
                progress: ProgressCallback | None) -> Iterator[LatencySeries]:
+    """``workers - 1`` spawned processes take chunks from the front; this process, which has
+    everything loaded already, works too, taking chunks from the back that no worker has
+    started (a spawned worker first spends a second or two importing and loading kernels)."""
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool,
+    total = sum(sizes)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx, initializer=_init_pool,
                              initargs=(job,)) as pool:
         futures = [pool.submit(_run_chunk, None, t, w) for t, w in tasks]
-
-        def wait_some(pending: set[Future[LatencySeries]]) -> set[Future[LatencySeries]]:
-            return wait(pending, return_when=FIRST_COMPLETED).done
-
+        local: dict[int, LatencySeries] = {}
         try:
-            yield from _in_order(futures, sizes, wait_some, lambda f: f.result(), progress)
+            done_local = 0
+            for i in reversed(range(len(futures))):
+                if not futures[i].cancel():  # a worker has it already: the rest too
+                    break
+                local[i] = _run_chunk(job, *tasks[i])
+                done_local += sizes[i]
+                if progress is not None:
+                    finished = sum(sizes[k] for k, f in enumerate(futures)
+                                   if k not in local and f.done())
+                    progress(done_local + finished, total)
+            remote = [k for k in range(len(futures)) if k not in local]
+            reported = done_local + sum(sizes[k] for k in remote if futures[k].done())
+            for k in range(len(futures)):
+                if k in local:
+                    yield local.pop(k)
+                    continue
+                was_done = futures[k].done()
+                part = futures[k].result()
+                if not was_done:
+                    reported += sizes[k]
+                    if progress is not None:
+                        progress(reported, total)
+                yield part
         finally:
             for f in futures:
                 f.cancel()
