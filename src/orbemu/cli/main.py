@@ -12,7 +12,9 @@ Commands and their output columns are a contract other tools script against:
 - ``orbemu data`` — the bundled datasets;
 - ``orbemu run [SCENARIO]`` — run a scenario (the default built-in one by default) into a run
   folder, with a live display and a summary (:mod:`orbemu.cli.run`);
-- ``orbemu demo`` — the passes/ephemeris tour (what ``make demo`` ran before ``orbemu run``).
+- ``orbemu demo`` — the passes/ephemeris tour (what ``make demo`` ran before ``orbemu run``);
+- ``orbemu latency ELEMENTS --stations ... --pair A:B`` — RTT, hops and path between stations over
+  time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``.
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -779,6 +781,10 @@ def run_cmd(
     run_command(scenario, until=until, speed=speed, seed=seed, out_dir=out_dir,
                 faults=list(fault or []), resume=resume, out=_out(), err=_err(), info=_info)
 
+
+# ---- latency (its own module; registers itself on `app`) -----------------------------------------
+
+from orbemu.cli import latency as _latency  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 
