@@ -115,7 +115,7 @@ def test_every_record_type_round_trips(tmp_path):
     events = q("SELECT * FROM events ORDER BY time_ns")
     assert events[0][:3] == (T0, "contact_start", "B/Svalbard")
     assert json.loads(events[0][3]) == {"elevation_deg": 5.0}
-    assert events[1] == (T0 + STEP, "battery_low", "B", None)
+    assert events[1] == (T0 + STEP, "battery_low", "B", None, None)
     assert q("SELECT * FROM contacts") == [(T0, T0 + 600 * 10**9, 1, 0, 42.5, 1.2e11, 1)
                                            + (None,) * 6]
     assert q("SELECT * FROM packets ORDER BY time_ns") == [(T0, 1, 100, "down", 256, 12.5, 1),

@@ -323,7 +323,7 @@ class Emulation:
             self.sink.write_contact_plan(**cols)
         if self.faults.faults:
             self.sink.write_faults(**self.faults.table())
-        self.recorder.enter(s.start_ns, s.start_ns + s.step_ns)
+        self.recorder.enter(s.start_ns, s.start_ns + s.step_ns, 0)
         self.recorder.events([Event(s.start_ns, "run_start", s.name,
                                     {"steps": self.n_steps, "notes": self.notes})])
         r, v = self.fleet_stream.at(0)
@@ -346,7 +346,8 @@ class Emulation:
             if not self._resumed:
                 self._begin()
             else:
-                self.recorder.enter(self.time_ns, self.time_ns + self.setup.step_ns)
+                self.recorder.enter(self.time_ns, self.time_ns + self.setup.step_ns,
+                                    self.step_index)
                 self.recorder.events([Event(self.time_ns, "run_resumed", self.setup.name,
                                             {"step": self.step_index})])
             self.clock.start(self.time_ns)
@@ -365,7 +366,7 @@ class Emulation:
             self.sink.close("failed")
             raise
         if self.step_index >= self.n_steps and self.status == "running":
-            self.recorder.enter(self.setup.end_ns - 1, self.setup.end_ns)
+            self.recorder.enter(self.setup.end_ns - 1, self.setup.end_ns, self.n_steps)
             self.recorder.events([Event(self.setup.end_ns - 1, "run_end", self.setup.name,
                                         {"steps": self.n_steps})])
             self._close_open_contacts()
@@ -380,7 +381,7 @@ class Emulation:
         t1 = t0 + step
         h_s = step / NS_PER_S
         rec = self.recorder
-        rec.enter(t0, t1)
+        rec.enter(t0, t1, k)
         if self._r is None:
             self._r, self._v = self.fleet_stream.at(k)
         r0, v0 = self._r, self._v

@@ -34,10 +34,12 @@ network         per monitored pair at ``network_every``: ``rtt_ms`` (NaN unreach
 faults          every fault of the run (scripted, random, command line), written at start
 ==============  ===========================================================================
 
-Record times obey one rule that makes checkpoints exact: every record written while the engine
-steps over ``[t_k, t_{k+1})`` carries a time in that interval (a crossing refined to the very
-end of a step is stamped 1 ns before it). A run resumed from a checkpoint taken at ``t_c``
-deletes what has ``time ≥ t_c`` and writes it again (:meth:`Sink.resume`).
+Two rules make checkpoints exact. Every record but the events, written while the engine steps
+over ``[t_k, t_{k+1})``, carries a time in that interval (packets arriving at the very end of a
+step are stamped 1 ns before it). Events carry their exact time — a crossing found at a network
+instant may lie minutes back — and the ``step`` that wrote them. A run resumed from the
+checkpoint taken before step ``c`` (at ``t_c``) deletes the events of steps ``≥ c`` and the other
+records with ``time ≥ t_c``, and writes them again (:meth:`Sink.resume`).
 """
 
 from __future__ import annotations
@@ -155,8 +157,8 @@ class Sink(Protocol):
                      value: ArrayLike) -> None:
         """Sparse telemetry points (k,) (one key for all, or one per point)."""
 
-    def write_events(self, events: Iterable[Event]) -> None:
-        """Events (any order)."""
+    def write_events(self, events: Iterable[Event], *, step: int | None = None) -> None:
+        """Events (any order), written during step ``step``."""
 
     def write_contact_plan(self, contact: ArrayLike, start_ns: ArrayLike, end_ns: ArrayLike,
                            sat: ArrayLike, station: ArrayLike, *,
@@ -219,9 +221,10 @@ class Sink(Protocol):
 
 # ---- in memory ---------------------------------------------------------------------------------
 
-#: Time column of each table (for resume); tables without one are written once at start.
-_TIMED = {"housekeeping": "time_ns", "telemetry": "time_ns", "events": "time_ns",
-          "contacts": "end_ns", "packets": "time_ns", "network": "time_ns"}
+#: Time column of each table (for resume); tables without one are written once at start. Events
+#: go by the step that wrote them.
+_TIMED = {"housekeeping": "time_ns", "telemetry": "time_ns", "contacts": "end_ns",
+          "packets": "time_ns", "network": "time_ns"}
 
 
 def _column(values: Any, n: int) -> list[Any]:
@@ -294,11 +297,12 @@ class MemorySink:
         n = _size(time_ns, sat, value)
         self.tables["telemetry"] += _rows(n, time_ns=time_ns, sat=sat, key=key, value=value)
 
-    def write_events(self, events: Iterable[Event]) -> None:
+    def write_events(self, events: Iterable[Event], *, step: int | None = None) -> None:
         for e in events:
             self.tables["events"].append({"time_ns": int(e.time_ns), "kind": e.kind,
                                           "subject": e.subject,
-                                          "detail": None if e.detail is None else dict(e.detail)})
+                                          "detail": None if e.detail is None else dict(e.detail),
+                                          "step": step})
 
     def write_contact_plan(self, contact: ArrayLike, start_ns: ArrayLike, end_ns: ArrayLike,
                            sat: ArrayLike, station: ArrayLike, *,
@@ -369,6 +373,9 @@ class MemorySink:
         t = int(checkpoint_time_ns)
         for table, column in _TIMED.items():
             self.tables[table] = [r for r in self.tables[table] if r[column] < t]
+        self.tables["events"] = [r for r in self.tables["events"]
+                                 if (r["step"] < step if r["step"] is not None
+                                     else r["time_ns"] < t)]
         self.checkpoints = {s: v for s, v in self.checkpoints.items() if v[0] <= t}
         self.status = None
 
@@ -402,10 +409,12 @@ class Recorder:
         self.counters: Counter[str] = Counter()
         self.recent: list[Event] = []
         self._limit = (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+        self.step = 0
 
-    def enter(self, t0_ns: int, t1_ns: int) -> None:
-        """Records from now on belong to the step ``[t0, t1)``."""
+    def enter(self, t0_ns: int, t1_ns: int, step: int) -> None:
+        """Records from now on are written by step ``step`` over ``[t0, t1)``."""
         self._limit = (int(t0_ns), int(t1_ns) - 1)
+        self.step = int(step)
 
     def stamp(self, time_ns: int) -> int:
         lo, hi = self._limit
@@ -414,14 +423,11 @@ class Recorder:
     def events(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        stamped = [e if self._limit[0] <= e.time_ns <= self._limit[1]
-                   else Event(self.stamp(e.time_ns), e.kind, e.subject, e.detail)
-                   for e in events]
-        self.events_by_kind.update(e.kind for e in stamped)
-        self.recent.extend(stamped[-20:])
+        self.events_by_kind.update(e.kind for e in events)
+        self.recent.extend(events[-20:])
         del self.recent[:-20]
         if "events" in self.streams:
-            self.sink.write_events(stamped)
+            self.sink.write_events(events, step=self.step)
 
     def wants(self, stream: str) -> bool:
         return stream in self.streams

@@ -13,7 +13,7 @@ Tables (units in the column names; ``sat``/``station`` are indices into ``satell
     housekeeping  time_ns, sat, <one column per housekeeping quantity>   (wide, see below)
     telemetry     time_ns, sat, key_id, value   + telemetry_keys(key_id, key)
                   + view telemetry_named(time_ns, sat, key, value)       (sparse points)
-    events        time_ns, kind, subject, detail (JSON)
+    events        time_ns, kind, subject, detail (JSON), step (the engine step that wrote it)
     contact_plan  contact, start_ns, end_ns, sat, station, antenna, max_elevation_deg,
                   planned_down_bits, planned_up_bits              (the schedule, written once)
     contacts      start_ns, end_ns, sat, station, max_elevation_deg, volume_bits, antenna,
@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS telemetry(
 CREATE VIEW IF NOT EXISTS telemetry_named AS
     SELECT t.time_ns, t.sat, k.key, t.value FROM telemetry t JOIN telemetry_keys k USING (key_id);
 CREATE TABLE IF NOT EXISTS events(
-    time_ns INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT, detail TEXT);
+    time_ns INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT, detail TEXT, step INTEGER);
 CREATE TABLE IF NOT EXISTS contact_plan(
     contact INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
     sat INTEGER NOT NULL, station INTEGER NOT NULL, antenna INTEGER, max_elevation_deg REAL,
@@ -139,13 +139,13 @@ CREATE INDEX IF NOT EXISTS network_pair_time ON network(src, dst, time_ns);
 
 #: Tables whose rows belong to one instant, and the column holding it (for resume): the instant
 #: a row was written at (a contact is written when it closes). ``contact_plan`` and ``faults``
-#: are written once at the start of a run.
-_TIMED = {"housekeeping": "time_ns", "telemetry": "time_ns", "events": "time_ns",
-          "contacts": "end_ns", "packets": "time_ns", "network": "time_ns"}
+#: are written once at the start of a run; events go by the ``step`` that wrote them.
+_TIMED = {"housekeeping": "time_ns", "telemetry": "time_ns", "contacts": "end_ns",
+          "packets": "time_ns", "network": "time_ns"}
 
 _INSERT = {
     "telemetry": "INSERT INTO telemetry VALUES (?, ?, ?, ?)",
-    "events": "INSERT INTO events VALUES (?, ?, ?, ?)",
+    "events": "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
     "contacts": "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "contact_plan": "INSERT OR REPLACE INTO contact_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "packets": "INSERT INTO packets VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -363,12 +363,15 @@ class SQLiteSink:
                                    _col(sat, n, "sat", "int"), ids,
                                    _col(value, n, "value"), strict=True))
 
-    def write_events(self, events: Iterable[Event | tuple[Any, ...]]) -> None:
+    def write_events(self, events: Iterable[Event | tuple[Any, ...]], *,
+                     step: int | None = None) -> None:
+        """Events, written during engine step ``step`` (resume deletes by it)."""
         rows = []
+        st = None if step is None else int(step)
         for e in events:
             ev = e if isinstance(e, Event) else Event(*e)
             detail = None if ev.detail is None else json.dumps(dict(ev.detail), default=str)
-            rows.append((int(ev.time_ns), str(ev.kind), str(ev.subject), detail))
+            rows.append((int(ev.time_ns), str(ev.kind), str(ev.subject), detail, st))
         self._add("events", rows)
 
     def write_contact_plan(self, contact: npt.ArrayLike, start_ns: npt.ArrayLike,
@@ -528,13 +531,16 @@ class SQLiteSink:
 
     def resume(self, checkpoint_time_ns: int, step: int) -> None:
         """Continue a run from its checkpoint at ``checkpoint_time_ns`` (taken before step
-        ``step``): delete every timed record at or after that instant (the resumed run writes
-        them again) and every later checkpoint, and mark the run running."""
+        ``step``): delete every timed record at or after that instant, the events written by
+        step ``step`` or later (the resumed run writes them again) and every later checkpoint,
+        and mark the run running."""
         self._write_pending()
         self._begin()
         t = int(checkpoint_time_ns)
         for table, column in _TIMED.items():
             self._db.execute(f"DELETE FROM {table} WHERE {column} >= ?", (t,))
+        self._db.execute("DELETE FROM events WHERE step >= ? OR (step IS NULL AND time_ns >= ?)",
+                         (int(step), t))
         self._db.execute("DELETE FROM checkpoints WHERE time_ns > ?", (t,))
         self._db.execute("UPDATE runs SET status = 'running', resumed = resumed + 1 "
                          "WHERE run_id = (SELECT max(run_id) FROM runs)")
