@@ -145,6 +145,7 @@ class NetworkSetup:
     gsl_capacity_bps: float = 20e9
     ground_relay: bool = False
     isl_plan: IslPlan | None = None
+    isl_plan_note: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "relay", _ints(self.relay, "NetworkSetup.relay"))

@@ -21,9 +21,8 @@ against ``g(t0)`` vectorized, and refines only those items' crossing times by bi
 (:func:`refine_crossings`, using :func:`orbemu.orbits.events.bisect_roots`) on ``g`` evaluated
 *inside* the step from interpolated state: cubic Hermite positions between the two frames'
 positions and velocities (≪ 1 mm at 10 s steps), linearly interpolated Sun direction, and linear
-battery/storage levels (exact: powers and rates are held over a step). Bisection stops when the
-bracket is narrower than the tolerance, then interpolates linearly inside it, so a linear ``g``
-gets its exact root.
+battery/storage levels (exact: powers and rates are held over a step). Refinement stops when the
+bracket or the last correction is below the tolerance; a linear ``g`` gets its exact root.
 
 Conventions: ``g ≥ 0`` counts as the positive side; NaN (unknown state: failed propagation, a
 satellite not modelled) never produces a crossing. A crossing is *rising* when ``g`` goes from
@@ -64,6 +63,9 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+#: Regula-falsi iterations before the slow items are bisected.
+MAX_REFINE_ITERATIONS = 12
 
 #: Order of scheduled events at one instant (lower first).
 ORDER = {"fault_end": 0, "fault_start": 1, "command": 2}
@@ -156,24 +158,67 @@ def find_sign_changes(g0: FloatArray, g1: FloatArray) -> tuple[IntArray, BoolArr
 
 
 def refine_crossings(fn: Callable[[IntArray, FloatArray], FloatArray], items: IntArray,
-                     t0_ns: int, t1_ns: int, tolerance_s: float) -> IntArray:
-    """Crossing instants of ``items`` inside ``[t0, t1]``, by bisection to ``tolerance_s``.
+                     t0_ns: int, t1_ns: int, tolerance_s: float, *,
+                     g0: FloatArray | None = None, g1: FloatArray | None = None) -> IntArray:
+    """Crossing instants of ``items`` inside ``[t0, t1]``, to ``tolerance_s``.
 
     ``fn(items, s)`` evaluates the switching function of ``items`` at fractions ``s`` ∈ [0, 1]
-    of the interval (one value per item). Returns int ns, clipped to ``[t0, t1]``.
+    of the interval (one value per item); ``g0``/``g1``, when known, are its values at the two
+    ends (saving two evaluations). The root of each item is bracketed by the ends (their signs
+    differ) and refined by regula falsi with the Illinois modification (the retained end's
+    value is halved when the same end is kept twice), which converges superlinearly on smooth
+    functions — typically 3–6 evaluations instead of bisection's ~14 for a 10 s step and 1 ms —
+    and never leaves the bracket; items are dropped from the evaluation as they converge (the
+    bracket or the last correction below the tolerance), and any still open after
+    :data:`MAX_REFINE_ITERATIONS` are bisected to the tolerance. A linear ``g`` gets its exact
+    root at the first evaluation. Returns int ns, within ``[t0, t1]``.
     """
     items = np.asarray(items, np.int64)
-    if items.size == 0:
+    k = items.size
+    if k == 0:
         return np.zeros(0, np.int64)
     h_s = (t1_ns - t0_ns) / NS_PER_S
     if h_s <= 0:
-        return np.full(items.size, t0_ns, np.int64)
-    def in_seconds(t_s: FloatArray) -> FloatArray:
-        return np.asarray(fn(items, np.clip(t_s / h_s, 0.0, 1.0)), np.float64)
-    lo = np.zeros(items.size)
-    hi = np.full(items.size, h_s)
-    t_s = bisect_roots(in_seconds, lo, hi, tolerance_s=tolerance_s)
-    t = t0_ns + np.rint(t_s * NS_PER_S).astype(np.int64)
+        return np.full(k, t0_ns, np.int64)
+    tol = tolerance_s / h_s  # in fractions of the interval
+    a = np.zeros(k)
+    b = np.ones(k)
+    fa = np.asarray(fn(items, a) if g0 is None else g0, np.float64).copy()
+    fb = np.asarray(fn(items, b) if g1 is None else g1, np.float64).copy()
+    pos_a = fa >= 0
+    x = np.where(pos_a, 0.0, 1.0)  # current estimate
+    side = np.zeros(k, np.int8)  # which end was kept last (-1 a, +1 b)
+    open_ = np.ones(k, bool)
+    for _ in range(MAX_REFINE_ITERATIONS):
+        idx = np.flatnonzero(open_)
+        if idx.size == 0:
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (a[idx] * fb[idx] - b[idx] * fa[idx]) / (fb[idx] - fa[idx])
+        bad = ~np.isfinite(c) | (c <= a[idx]) | (c >= b[idx])
+        c = np.where(bad, 0.5 * (a[idx] + b[idx]), c)
+        fc = np.asarray(fn(items[idx], c), np.float64)
+        fc = np.where(np.isfinite(fc), fc, -1.0)  # NaN counts as negative (as bisect_roots)
+        same = (fc >= 0) == pos_a[idx]
+        step = np.abs(c - x[idx])
+        x[idx] = c
+        # keep [c, b] where fc has a's sign, else [a, c]; Illinois: halve the kept end's value
+        ia, ib = idx[same], idx[~same]
+        a[ia], fa[ia] = c[same], fc[same]
+        fb[ia] = np.where(side[ia] == 1, 0.5 * fb[ia], fb[ia])
+        side[ia] = 1
+        b[ib], fb[ib] = c[~same], fc[~same]
+        fa[ib] = np.where(side[ib] == -1, 0.5 * fa[ib], fa[ib])
+        side[ib] = -1
+        done = ((b[idx] - a[idx]) <= tol) | (step <= 0.5 * tol) | (fc == 0.0)
+        open_[idx[done]] = False
+    rest = np.flatnonzero(open_)
+    if rest.size:  # slow convergence (kinks): bisection within the current brackets
+        lo, hi = a[rest] * h_s, b[rest] * h_s
+        def in_seconds(t_s: FloatArray) -> FloatArray:
+            return np.asarray(fn(items[rest], np.clip(t_s / h_s, 0.0, 1.0)), np.float64)
+        x[rest] = bisect_roots(in_seconds, lo, hi, tolerance_s=tolerance_s) / h_s
+    t = t0_ns + np.rint(np.clip(x, 0.0, 1.0) * (t1_ns - t0_ns)).astype(np.int64)
     return np.clip(t, t0_ns, t1_ns)
 
 
@@ -228,7 +273,7 @@ class Detector:
             return Crossings.empty(self.name)
         t0, t1 = int(frame0.time_ns), int(frame1.time_ns)
         times = refine_crossings(lambda it, s: self.values_at(it, frame0, frame1, s), items,
-                                 t0, t1, self.tolerance_s)
+                                 t0, t1, self.tolerance_s, g0=g0[items], g1=g1[items])
         return self._emit(Crossings(self.name, items, times, rising))
 
     def reseed(self, frame: Any) -> Crossings:

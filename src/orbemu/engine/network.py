@@ -22,7 +22,9 @@ Hermite-interpolated positions of the relay satellites (states at both instants 
   of ``max_range − length`` and the clearance of the segment above the grazing sphere. Faults on
   ISLs add ``link_down``/``link_up`` events at the fault's instant.
 - **handover** (``handover``): a monitored endpoint's serving satellite changed
-  (:class:`orbemu.links.HandoverTracker` on the selection). The instant is refined on
+  (:class:`orbemu.links.HandoverTracker` on the selection; with policy ``all``, where every
+  visible satellite is usable, the serving satellites are the first and last hops of the
+  monitored paths). The instant is refined on
   ``g`` = margin of the old satellite over the new one — for ``nearest`` the range difference,
   for ``highest`` the elevation difference — or the old satellite's elevation margin when it set
   with no replacement, the new one's when it rose. Other policies, and switches the margin does
@@ -131,7 +133,7 @@ class NetworkMonitor:
             if setup.isl_plan.n_sats != n:
                 raise UsageError(f"the ISL plan is for {setup.isl_plan.n_sats} satellites, the "
                                  f"relay network has {n}")
-            self.plan, self.plan_note = setup.isl_plan, "given"
+            self.plan, self.plan_note = setup.isl_plan, setup.isl_plan_note or "given"
         else:
             self.plan, self.plan_note = relay_isl_plan(setup, elements, at)
         self.builder = TopologyBuilder.from_plan(self.plan, len(ground),
@@ -156,10 +158,12 @@ class NetworkMonitor:
     # ---- describing ----------------------------------------------------------------------
     def describe(self) -> str:
         s = self.setup
-        isl = (f"{len(self.plan)} ISLs ({self.plan_note}, max {s.isl_max_range_m / 1e3:,.0f} km)"
-               if len(self.plan) else self.plan_note)
-        return (f"relay network: {len(self.elements)} satellites, {isl}, {len(self.ground)} "
-                f"ground nodes, links {s.gsl_policy}"
+        reach = ("line of sight" if not np.isfinite(s.isl_max_range_m)
+                 else f"≤ {s.isl_max_range_m / 1e3:,.0f} km")
+        isl = (f"{len(self.plan):,} ISLs ({self.plan_note}; {reach})" if len(self.plan)
+               else self.plan_note)
+        return (f"relay network: {len(self.elements):,} satellites, {isl}, {len(self.ground)} "
+                f"ground nodes, ground links: {s.gsl_policy}"
                 + (f" ≤ {s.gsl_per_node}/node" if s.gsl_per_node else "")
                 + f"; {len(self.pairs)} monitored pairs every "
                 f"{s.interval_ns / NS_PER_S:g} s")
@@ -198,6 +202,7 @@ class NetworkMonitor:
         hops = np.full(k, -1, np.int64)
         reach = np.zeros(k, bool)
         paths = [""] * k
+        access: list[tuple[int, int]] = []  # (ground row, satellite) hops of the paths
         if k:
             routes = shortest_paths(topo, self.sources + n, metric="delay",
                                     relay=self.setup.ground_relay)
@@ -208,8 +213,13 @@ class NetworkMonitor:
             for i in np.flatnonzero(reach):
                 nodes = routes.path(int(src[i]), int(dst[i]))
                 paths[i] = " > ".join(self.names[j] for j in nodes)
+                if len(nodes) >= 3:
+                    access += [(int(nodes[0]) - n, int(nodes[1])),
+                               (int(nodes[-1]) - n, int(nodes[-2]))]
         events += self._pair_events(time_ns, paths, reach, rtt, hops)
         events += self._link_events(time_ns, r, v)
+        if self.setup.gsl_policy == "all":
+            gsl = self._access_links(access)
         events += self._handovers(time_ns, r, v, gsl)
         self.prev_time, self.prev_r, self.prev_v = int(time_ns), r.copy(), v.copy()
         return NetworkSample(int(time_ns), rtt, hops, reach, paths, events)
@@ -258,6 +268,16 @@ class NetworkMonitor:
         return [Event(int(tt), "link_up" if up else "link_down", self.isl_subject(int(i)),
                       {"cause": "geometry"})
                 for i, tt, up in zip(items, times, rising, strict=True)]
+
+    def _access_links(self, access: list[tuple[int, int]]) -> GroundLinks:
+        """The satellites the monitored paths use at their ground ends, as a selection (with
+        policy ``all`` every visible satellite is usable: the path picks one)."""
+        pairs = np.array(sorted(set(access)), np.int64).reshape(-1, 2)
+        g = pairs.shape[0]
+        z = np.zeros(g)
+        return GroundLinks(node=pairs[:, 0].astype(np.int32), sat=pairs[:, 1].astype(np.int32),
+                           length_m=z, elevation_rad=z, azimuth_rad=z, capacity_bps=z,
+                           n_nodes=len(self.ground), n_sats=len(self.elements))
 
     def _handovers(self, t: int, r: FloatArray, v: FloatArray, gsl: GroundLinks
                    ) -> list[Event]:

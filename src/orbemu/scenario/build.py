@@ -25,6 +25,7 @@ its database, and continues from the last checkpoint.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -161,10 +162,9 @@ def emulation_setup(world: ResolvedScenario) -> EmulationSetup:
     faults = [_fault_spec(world, f, "scripted" if id(f) in scripted else "random")
               for f in world.faults]
     if network is not None:
-        plan, _note = relay_isl_plan(network, world.elements.select(network.relay),
-                                     Time(np.int64(start)))
-        from dataclasses import replace
-        network = replace(network, isl_plan=plan)
+        plan, note = relay_isl_plan(network, world.elements.select(network.relay),
+                                    Time(np.int64(start)))
+        network = replace(network, isl_plan=plan, isl_plan_note=note)
         names = world.elements.names[network.relay]
         pair_names = [f"{names[a]},{names[b]}" for a, b in plan.pairs]
         for stream, spec in world.random_isl:
