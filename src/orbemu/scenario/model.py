@@ -190,8 +190,8 @@ class RunSettings(ScenarioModel):
         ``None``: no checkpoints. A multiple of the step.
     """
 
-    start_ns: int | None = Field(None, alias="start",
-                                 description="ISO UTC time (2026-05-30T18:00:00Z) or 'epoch'")
+    start_ns: UtcNs = Field(None, alias="start",
+                            description="ISO UTC time (2026-05-30T18:00:00Z) or 'epoch'")
     duration_ns: Duration = Field("3h", alias="duration", gt=0,
                                   description="the simulated length, e.g. 3h")
     step_ns: Duration = Field("10s", alias="step", gt=0, description="the fixed step, e.g. 10s")
@@ -204,8 +204,7 @@ class RunSettings(ScenarioModel):
     def _start(cls, value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.strip().lower() == "epoch"):
             return None
-        from orbemu.scenario._types import parse_utc
-        return parse_utc(value)
+        return value  # UtcNs parses the text (and writes it back as text)
 
     @model_validator(mode="after")
     def _steps(self) -> RunSettings:
