@@ -44,7 +44,7 @@ def straight():
 
 
 def test_a_run_records_every_stream(straight):
-    setup, sink, summary = straight
+    _setup, sink, summary = straight
     assert summary.status == "completed" and summary.steps == 360
     t = sink.tables
     assert len(t["satellites"]) == 92 and len(t["ground_nodes"]) == 9
@@ -74,7 +74,7 @@ def test_checkpoint_then_resume_gives_identical_records(straight):
     setup, sink, _ = straight
     part = MemorySink()
     first = Emulation(setup, part)
-    first.run(until_step=157)                  # two checkpoints (20, 40 min) are behind it
+    first.run(until_step=157)                  # the 20 min checkpoint is behind it
     assert sorted(part.checkpoints) == [120]
     resumed = Emulation.resume(setup, part)   # back to 20:00, the records after it dropped
     assert resumed.step_index == 120
@@ -130,7 +130,7 @@ def test_a_satellite_lost_mid_contact_cuts_it_and_stops_everything():
     name = str(base.elements.names[sat])
     fault = FaultSpec("sat", "down", t_cut, None, sat=sat, target=name, spec=f"sat:{name} down")
     sink, summary = run(replace(base, faults=(fault,)))
-    cut = [c for c in sink.tables["contacts"] if c["contact"] == row][0]
+    cut = next(c for c in sink.tables["contacts"] if c["contact"] == row)
     assert cut["status"] == "cut" and cut["end_ns"] == t_cut
     assert events(sink, "contact_cut")[0]["time_ns"] == t_cut
     later = [r for r in sink.tables["housekeeping"] if r["sat"] == sat and r["time_ns"] > t_cut]

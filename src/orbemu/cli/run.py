@@ -60,8 +60,9 @@ def _live(status: Any, name: str, start_ns: int) -> Group:
     head.add_column()
     done = status.step / max(status.n_steps, 1)
     head.add_row("scenario", name)
-    head.add_row("sim time", f"{_when(status.time_ns)}  (+{format_duration_ns(status.time_ns - start_ns)}, "
-                             f"step {status.step:,}/{status.n_steps:,}, {100 * done:.0f} %)")
+    elapsed = format_duration_ns(status.time_ns - start_ns)
+    head.add_row("sim time", f"{_when(status.time_ns)}  (+{elapsed}, step {status.step:,}/"
+                             f"{status.n_steps:,}, {100 * done:.0f} %)")
     speed = status.speed
     head.add_row("speed", "—" if speed != speed else
                  ("∞" if speed == float("inf") else f"{speed:,.0f}× real time"))

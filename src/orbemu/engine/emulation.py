@@ -270,7 +270,8 @@ class Emulation:
         self.step_index = 0
         self.status = "created"
         self._resumed = False
-        self._r = self._v = None  # fleet states at the current step start
+        self._r: FloatArray | None = None  # fleet states at the current step start
+        self._v: FloatArray | None = None
         self._last: StepRecord | None = None
         self._since_hk_captures = np.zeros(self.m, np.int64)
         self._since_hk_down = np.zeros(self.m)
@@ -306,6 +307,7 @@ class Emulation:
     def _begin(self) -> None:
         s = self.setup
         el = s.elements
+        assert s.constellation is not None and s.roles is not None and s.class_name is not None
         self.sink.start_run(RunInfo(name=s.name, scenario_text=s.scenario_text, seed=s.seed,
                                     start_ns=s.start_ns, step_ns=s.step_ns,
                                     duration_ns=s.duration_ns, scenario_source=s.scenario_source,
@@ -382,7 +384,7 @@ class Emulation:
         h_s = step / NS_PER_S
         rec = self.recorder
         rec.enter(t0, t1, k)
-        if self._r is None:
+        if self._r is None or self._v is None:
             self._r, self._v = self.fleet_stream.at(k)
         r0, v0 = self._r, self._v
         r1, v1 = self.fleet_stream.at(k + 1)

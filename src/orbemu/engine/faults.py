@@ -10,13 +10,15 @@ element is down while *any* fault holds it down.
 ==========  =========  =============================================================================
 kind        effect     what happens
 ==========  =========  =============================================================================
-sat         down       the satellite is lost: ``alive`` false (no loads, no generation, no capture,
-                       no downlink), contacts in progress are cut and later ones cancelled, and every
-                       link it has is down in the network (routes avoid it); back at the end
+sat         down       the satellite is lost: ``alive`` false (no loads, no generation, no
+                       capture, no downlink), contacts in progress are cut and later ones
+                       cancelled, and every link it has is down in the network (routes avoid
+                       it); back at the end
 isl         down       the ISL between two satellites of the relay network is down (routes avoid it;
                        a ``link_down`` event); back at the end
-station     down       the ground node is out: its contacts are cut/cancelled, the network's links to
-                       it are down (a gateway outage moves routes elsewhere); back at the end
+station     down       the ground node is out: its contacts are cut/cancelled, the network's
+                       links to it are down (a gateway outage moves routes elsewhere); back at
+                       the end
 battery     degrade    the battery keeps ``fraction`` of its capacity (charge above it is lost) —
                        capacity fade is permanent: a duration is ignored
 seu         reboot     single-event upset: the satellite reboots into safe mode (payload and payload

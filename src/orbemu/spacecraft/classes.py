@@ -56,10 +56,10 @@ from orbemu.errors import InputError, UsageError
 
 __all__ = [
     "ARRAY_NORMALS",
-    "AttitudeSpec",
-    "BatterySpec",
     "FIELD_RANGES",
     "SECTIONS",
+    "AttitudeSpec",
+    "BatterySpec",
     "ImagerSpec",
     "LoadsSpec",
     "RadioSpec",

@@ -71,8 +71,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from orbemu.errors import InputError, UsageError
 from orbemu.engine.recorder import Event, RunInfo
+from orbemu.errors import InputError, UsageError
 
 __all__ = ["DB_NAME", "SQLiteSink", "database_path"]
 
