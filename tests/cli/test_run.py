@@ -106,6 +106,10 @@ def test_run_a_small_scenario(run, small, tmp_path):
     again = run("run", small, "--out", out)
     assert again.exit_code == 2 and "already holds a run" in again.stderr
     assert "--resume" in again.stderr
+    done = run("run", "--resume", out)
+    assert done.exit_code == 2 and "nothing to resume" in done.stderr
+    lone = run("run", small, "--resume", out)
+    assert lone.exit_code == 2 and "--resume RUN_DIR alone" in lone.stderr
 
 
 def test_bad_input_exits_2_with_a_clear_message(run, small, tmp_path):

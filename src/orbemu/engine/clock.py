@@ -137,6 +137,11 @@ class SimClock:
     def paced(self) -> bool:
         return self.mode != "max"
 
+    @property
+    def overruns(self) -> int:
+        """Paced steps that finished after they were due, so far."""
+        return self._overruns
+
     def start(self, sim_ns: int) -> None:
         """Anchor the schedule: simulated instant ``sim_ns`` is now (call at the start of a run
         and again after a resume)."""

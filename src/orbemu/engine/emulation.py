@@ -817,7 +817,7 @@ class Emulation:
             step=self.step_index, n_steps=self.n_steps, time_ns=self.time_ns,
             speed=self.clock.speed_now(), sats_alive=alive, n_sats=self.n,
             contacts_active=self.contacts.n_active() if self.contacts is not None else 0,
-            overruns=self.clock.stats().overruns if self.clock.paced else 0,
+            overruns=self.clock.overruns,
             recent=tuple(self.recorder.recent[-8:]),
             events_by_kind=dict(self.recorder.events_by_kind))
 

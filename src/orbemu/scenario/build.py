@@ -215,14 +215,17 @@ def resume_emulation(run_dir: str | Path, **kwargs: object) -> Emulation:
     from orbemu.store.query import query
 
     try:
-        _, rows = query(run_dir, "SELECT scenario_text, scenario_source FROM runs "
+        _, rows = query(run_dir, "SELECT scenario_text, scenario_source, status FROM runs "
                                  "ORDER BY run_id DESC LIMIT 1")
     except InputError:
         raise
     if not rows or not rows[0][0]:
         raise InputError(f"{run_dir} holds no scenario to resume", source=str(run_dir),
                          fix="Resume a folder written by orbemu run")
-    text, source = rows[0]
+    text, source, status = rows[0]
+    if status == "completed":
+        raise InputError(f"the run in {run_dir} is complete: there is nothing to resume",
+                         source=str(run_dir), fix="Start a new run with another --out folder")
     sc = parse_scenario_text(text, source=f"{run_dir} (scenario as run; from {source})")
     world = resolve_scenario(sc)
     sink = run_sink(run_dir, sc, resume=True)
