@@ -225,3 +225,18 @@ def test_unknown_isl_pair_is_refused():
     bad = FaultSpec("isl", "down", START, sat=0, sat_b=1, target="EO-P0-S0-EO-P0-S1")
     with pytest.raises(InputError, match="no ISL"):
         Emulation(replace(setup, faults=(bad,)), MemorySink())
+
+
+def test_an_upset_into_safe_mode_waits_for_a_command():
+    t_fault = START + 60 * S
+    fault = FaultSpec("seu", "safe", t_fault, sat=4, target="EO-P1-S0", spec="seu:EO-P1-S0 safe")
+    release = CommandSpec(START + 400 * S, (4,), "set_mode", {"mode": "imaging"},
+                          target="EO-P1-S0")
+    base = make_setup(minutes=12, network=False, contacts=False, faults=(fault,))
+    held, _ = run(base)
+    hk = [r for r in held.tables["housekeeping"] if r["sat"] == 4]
+    assert all(r["safe_mode"] == 1 for r in hk if r["time_ns"] > t_fault)
+    assert not events(held, "safe_mode_exit")
+    freed, _ = run(replace(base, commands=(release,)))
+    exits = events(freed, "safe_mode_exit", "EO-P1-S0")
+    assert exits and START + 400 * S <= exits[0]["time_ns"] <= START + 410 * S
