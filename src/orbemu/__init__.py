@@ -10,6 +10,7 @@ The front door. Everything a user scripts against is importable from here::
 Layers and conventions are described in ``docs/design.md``.
 """
 
+from orbemu.distributed import run_latency
 from orbemu.errors import (
     DataError,
     InputError,
@@ -34,13 +35,21 @@ from orbemu.links import (
     select_links,
 )
 from orbemu.network import (
+    Failure,
     FailureSchedule,
+    LatencySeries,
+    LatencySummary,
+    NetworkConfig,
+    NetworkSimulation,
     Routes,
     Topology,
     TopologyBuilder,
     forwarding_changes,
+    latency_series,
     max_min_fair,
+    pair_paths,
     shortest_paths,
+    summarize,
 )
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ephemeris import Ephemeris
@@ -62,6 +71,7 @@ __all__ = [
     "Eclipses",
     "ElementSet",
     "Ephemeris",
+    "Failure",
     "FailureSchedule",
     "GroundLinks",
     "GroundNodes",
@@ -71,7 +81,11 @@ __all__ = [
     "IslLinks",
     "IslPlan",
     "J2Propagator",
+    "LatencySeries",
+    "LatencySummary",
     "LinkKind",
+    "NetworkConfig",
+    "NetworkSimulation",
     "OrbemuError",
     "Passes",
     "Propagator",
@@ -91,16 +105,20 @@ __all__ = [
     "ground_links",
     "infer_planes",
     "isl_links",
+    "latency_series",
     "list_presets",
     "load_elements",
     "load_ground_nodes",
     "max_min_fair",
+    "pair_paths",
     "parse_distance_m",
     "parse_duration_ns",
     "plus_grid",
     "propagate",
+    "run_latency",
     "select_links",
     "shortest_paths",
+    "summarize",
     "walker_delta",
     "walker_preset",
     "walker_star",

@@ -10,7 +10,9 @@ Commands and their output columns are a contract other tools script against:
   rejected records, notes;
 - ``orbemu walker`` — a designed Walker shell (explicit or ``--preset``) written as TLE or OMM;
 - ``orbemu data`` — the bundled datasets;
-- ``orbemu demo`` — the default job of ``make demo``.
+- ``orbemu demo`` — the default job of ``make demo``;
+- ``orbemu latency ELEMENTS --stations ... --pair A:B`` — RTT, hops and path between stations over
+  time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``.
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -743,6 +745,10 @@ def demo_cmd(
 
     run_demo(out_dir, out=_out(), info=_info, progress=_progress)
 
+
+# ---- latency (its own module; registers itself on `app`) -----------------------------------------
+
+from orbemu.cli import latency as _latency  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 

@@ -15,15 +15,35 @@ One step::
     pairs = routes.paths()                                            # all pairs of sources
     pairs.rtt_s, pairs.hops, pairs.bottleneck_bps
     alloc = max_min_fair(routes.paths(src, dst), demand_bps, topo.capacity_bps)
+
+Over a window (``simulation.py``, ``analysis.py``)::
+
+    sim = NetworkSimulation(elements, ground, NetworkConfig())      # resolves ISLs, defaults
+    series = latency_series(sim, times, pairs)                       # (instant, pair) rows
+    summary = summarize(series, ground)                              # per pair
 """
 
+from orbemu.network.analysis import (
+    LatencySeries,
+    LatencySummary,
+    geodesic_distance_m,
+    latency_series,
+    summarize,
+)
 from orbemu.network.flows import FlowAllocation, max_min_fair
 from orbemu.network.routing import (
     ForwardingTable,
     PathSet,
     Routes,
     forwarding_changes,
+    pair_paths,
     shortest_paths,
+)
+from orbemu.network.simulation import (
+    Failure,
+    NetworkConfig,
+    NetworkSimulation,
+    NetworkStep,
 )
 from orbemu.network.topology import (
     FailureMask,
@@ -33,15 +53,25 @@ from orbemu.network.topology import (
 )
 
 __all__ = [
+    "Failure",
     "FailureMask",
     "FailureSchedule",
     "FlowAllocation",
     "ForwardingTable",
+    "LatencySeries",
+    "LatencySummary",
+    "NetworkConfig",
+    "NetworkSimulation",
+    "NetworkStep",
     "PathSet",
     "Routes",
     "Topology",
     "TopologyBuilder",
     "forwarding_changes",
+    "geodesic_distance_m",
+    "latency_series",
     "max_min_fair",
+    "pair_paths",
     "shortest_paths",
+    "summarize",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "PathSet",
     "Routes",
     "forwarding_changes",
+    "pair_paths",
     "reference_shortest_paths",
     "shortest_paths",
 ]
@@ -227,6 +228,194 @@ def _all_trees(
 
 
 @numba.njit(cache=True, nogil=True)
+def _sssp_targets(
+    indptr: Any, indices: Any, w: Any, src: int, inv_delta: float, nb: int,
+    dist: Any, parc: Any, nxt: Any, prv: Any, slot_of: Any, head: Any,
+    tptr: Any, tlist: Any, trank: Any, lo: int,
+) -> None:  # pragma: no cover - numba
+    """:func:`_sssp_buckets` over the compact satellite graph (:func:`_compact_graph`) that
+    also labels the target ground nodes and stops as soon as their distances are final.
+
+    Node ``u``'s arcs are ``indptr[u]:indptr[u+1]``; its downlinks toward targets
+    ``tptr[u]:tptr[u+1]`` (their heads never enter the queue: no relay). The targets that count
+    for this tree are ``tlist[lo:]`` (``trank[t] >= lo``); offers to the others are still
+    written. Every node still queued when the search reaches bucket ``cur`` has
+    ``dist * inv_delta >= cur``, so once the largest target offer satisfies
+    ``offer * inv_delta + 1 < cur`` (one bucket of margin against rounding) no target can
+    improve and the search stops. Offers are taken only when strictly smaller, as in the full
+    search, so the targets' distances and predecessor arcs equal the full search's.
+    """
+    mask = nb - 1
+    for b in range(nb):
+        head[b] = -1
+    n_t = tlist.shape[0]
+    inf = np.inf
+    dist[src] = 0.0
+    head[0] = src
+    nxt[src] = -1
+    prv[src] = -1
+    slot_of[src] = 0
+    queued = 1
+    cur = 0
+    need = n_t - lo
+    reached = 1 if trank[src] >= lo else 0
+    worst = inf  # largest offer among the counted targets once all have one
+    if reached >= need:
+        return
+    while queued > 0:
+        b = cur & mask
+        u = head[b]
+        if u < 0:
+            cur += 1
+            if reached == need and worst * inv_delta + 1.0 < cur:
+                break
+            continue
+        h = nxt[u]
+        head[b] = h
+        if h >= 0:
+            prv[h] = -1
+        slot_of[u] = -1
+        queued -= 1
+        du = dist[u]
+        for a in range(indptr[u], indptr[u + 1]):
+            v = indices[a]
+            dv = du + w[a]
+            if dv < dist[v]:
+                dist[v] = dv
+                parc[v] = a
+                nbk = int(dv * inv_delta)
+                if nbk < cur:
+                    nbk = cur
+                s = nbk & mask
+                old = slot_of[v]
+                if old == s:
+                    continue
+                if old >= 0:
+                    p = prv[v]
+                    q = nxt[v]
+                    if p >= 0:
+                        nxt[p] = q
+                    else:
+                        head[old] = q
+                    if q >= 0:
+                        prv[q] = p
+                else:
+                    queued += 1
+                q = head[s]
+                nxt[v] = q
+                prv[v] = -1
+                if q >= 0:
+                    prv[q] = v
+                head[s] = v
+                slot_of[v] = s
+        for a in range(tptr[u], tptr[u + 1]):
+            t = indices[a]
+            c = du + w[a]
+            old_t = dist[t]
+            if c < old_t:
+                dist[t] = c
+                parc[t] = a
+                if trank[t] < lo:
+                    continue
+                if old_t == inf:
+                    reached += 1
+                    if reached == need:
+                        worst = 0.0
+                        for k in range(lo, n_t):
+                            if dist[tlist[k]] > worst:
+                                worst = dist[tlist[k]]
+                elif reached == need and old_t == worst:
+                    worst = 0.0
+                    for k in range(lo, n_t):
+                        if dist[tlist[k]] > worst:
+                            worst = dist[tlist[k]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact_graph(
+    indptr: Any, row_end: Any, indices: Any, w: Any, twin: Any, n_sats: int, sources: Any,
+    tlist: Any,
+) -> tuple[Any, Any, Any, Any, Any]:  # pragma: no cover - numba
+    """The graph the targeted search walks, packed for the cache: per satellite its arcs to
+    satellites, per source ground node its uplinks, then per satellite its downlinks toward the
+    targets. Returns ``(cptr, tptr, cind, cw, cmap)``: rows ``cptr[u]:cptr[u+1]``, target
+    downlinks ``tptr[u]:tptr[u+1]`` (absolute positions), heads, weights, and each packed
+    arc's index in the topology."""
+    n = indptr.shape[0] - 1
+    is_src = np.zeros(n, dtype=np.bool_)
+    for k in range(sources.shape[0]):
+        is_src[sources[k]] = True
+    cptr = np.zeros(n + 1, dtype=np.int32)
+    for u in range(n):
+        size = row_end[u] - indptr[u] if (u < n_sats or is_src[u]) else 0
+        cptr[u + 1] = cptr[u] + size
+    m = cptr[n]
+    count = np.zeros(n + 1, dtype=np.int64)
+    for k in range(tlist.shape[0]):
+        t = tlist[k]
+        for a in range(indptr[t], indptr[t + 1]):
+            count[indices[a] + 1] += 1
+    tptr = np.empty(n + 1, dtype=np.int32)
+    tptr[0] = m
+    for u in range(n):
+        tptr[u + 1] = tptr[u] + count[u + 1]
+    total = tptr[n]
+    cind = np.empty(total, dtype=np.int32)
+    cw = np.empty(total, dtype=np.float64)
+    cmap = np.empty(total, dtype=np.int32)
+    for u in range(n):
+        j = cptr[u]
+        if cptr[u + 1] == j:
+            continue
+        for a in range(indptr[u], row_end[u]):
+            cind[j] = indices[a]
+            cw[j] = w[a]
+            cmap[j] = a
+            j += 1
+    fill = tptr[:n].copy()
+    for k in range(tlist.shape[0]):
+        t = tlist[k]
+        for a in range(indptr[t], indptr[t + 1]):
+            d = twin[a]  # the downlink sat -> t
+            s = indices[a]
+            j = fill[s]
+            cind[j] = t
+            cw[j] = w[d]
+            cmap[j] = d
+            fill[s] = j + 1
+    return cptr, tptr, cind, cw, cmap
+
+
+@numba.njit(cache=True, nogil=True)
+def _all_trees_targets(
+    cptr: Any, tptr: Any, cind: Any, cw: Any, cmap: Any, sources: Any, inv_delta: float,
+    nb: int, tlist: Any, tlo: Any, dist: Any, parc: Any,
+) -> None:  # pragma: no cover - numba
+    """All trees with :func:`_sssp_targets` (no relay); tree ``k`` counts the targets
+    ``tlist[tlo[k]:]``. Predecessor arcs are mapped back to the topology's arcs."""
+    n = dist.shape[1]
+    trank = np.full(n, -1, dtype=np.int64)
+    for k in range(tlist.shape[0]):
+        trank[tlist[k]] = k
+    nxt = np.empty(n, dtype=np.int32)
+    prv = np.empty(n, dtype=np.int32)
+    slot_of = np.full(n, -1, dtype=np.int32)
+    head = np.empty(nb, dtype=np.int32)
+    for k in range(sources.shape[0]):
+        d = dist[k]
+        pa = parc[k]
+        for i in range(n):
+            d[i] = np.inf
+            pa[i] = -1
+        _sssp_targets(cptr, cind, cw, sources[k], inv_delta, nb, d, pa, nxt, prv, slot_of,
+                      head, tptr, tlist, trank, tlo[k])
+        for i in range(n):
+            slot_of[i] = -1  # an early stop leaves nodes queued
+            if pa[i] >= 0:
+                pa[i] = cmap[pa[i]]
+
+
+@numba.njit(cache=True, nogil=True)
 def _walk(
     tail: Any, parc: Any, rows: Any, srcs: Any, dsts: Any, delay: Any, cap: Any,
     hops: Any, delay_sum: Any, bottleneck: Any,
@@ -384,6 +573,7 @@ def shortest_paths(
     *,
     metric: Metric = "delay",
     relay: bool = False,
+    targets: npt.ArrayLike | None = None,
     _method: Literal["buckets", "heap"] = "buckets",
 ) -> Routes:
     """Shortest-path trees from ``sources`` (node indices, see :mod:`orbemu.network.topology`).
@@ -395,6 +585,14 @@ def shortest_paths(
     metric: ``"delay"`` (sum of propagation delays, seconds) or ``"hops"`` (number of links).
     relay: allow paths to transit ground nodes (ground relaying). Default False: ground nodes
         are end points only.
+    targets: ground nodes (node indices) the routes are wanted to; None: every node. Without
+        relay, each tree then labels only these ground nodes and stops as soon as their
+        distances are final (the satellites beyond are not searched): far cheaper for a few
+        pairs or when there are many more ground nodes than destinations. Distances to the
+        targets are identical to the full search, and so are the routes wherever the shortest
+        one is unique (by delay; with hop counts ties are common and another equally short
+        route may come back). Other nodes' entries are not final and :class:`Routes` refuses
+        them as destinations. Ignored with ``relay=True``.
     """
     src = _check_sources(topology, sources)
     w = _weights(topology, metric)
@@ -405,11 +603,30 @@ def shortest_paths(
     # int32 row bounds keep the kernel's working set (~1 MB at 10k satellites) in L2
     indptr = topology.indptr.astype(np.int32)
     row_end = indptr[1:] if relay else topology.sat_arcs_end.astype(np.int32)
-    _all_trees(indptr, row_end, topology.indices, w, topology.twin, topology.n_sats,
-               relay, src, 1.0 / delta, nb, _method == "heap", dist, parc)
+    tgt = None
+    if targets is not None and not relay:
+        tgt = np.unique(np.atleast_1d(np.asarray(targets, dtype=np.int64)))
+        if tgt.size and (tgt.min() < topology.n_sats or tgt.max() >= n):
+            raise UsageError(f"targets must be ground nodes (node indices {topology.n_sats}.."
+                             f"{n - 1})")
+        _targeted_trees(topology, w, src, tgt, np.zeros(src.size, np.int64), delta, nb,
+                        dist, parc)
+    else:
+        _all_trees(indptr, row_end, topology.indices, w, topology.twin, topology.n_sats,
+                   relay, src, 1.0 / delta, nb, _method == "heap", dist, parc)
     for arr in (dist, parc):
         arr.setflags(write=False)
-    return Routes(topology, src, dist, parc, metric, relay)
+    return Routes(topology, src, dist, parc, metric, relay, tgt)
+
+
+def _targeted_trees(topology: Topology, w: FloatArray, src: IntArray, tlist: IntArray,
+                    tlo: IntArray, delta: float, nb: int, dist: FloatArray,
+                    parc: Int32Array) -> None:
+    cptr, tptr, cind, cw, cmap = _compact_graph(
+        topology.indptr, topology.sat_arcs_end, topology.indices, w, topology.twin,
+        topology.n_sats, src, tlist)
+    _all_trees_targets(cptr, tptr, cind, cw, cmap, src, 1.0 / delta, nb, tlist, tlo, dist,
+                       parc)
 
 
 @dataclass(frozen=True, eq=False)
@@ -472,6 +689,9 @@ class Routes:
     pred_arc: (n_sources, n_nodes) int32 arc used to reach each node (-1 at the source and
         where unreachable); its tail is the previous node (:attr:`pred`).
     metric, relay: how they were computed.
+    targets: the ground nodes the trees were restricted to (``shortest_paths(...,
+        targets=)``), or None. When set, only the targets (and a tree's own source) are valid
+        destinations.
 
     ``src`` arguments of the methods must be among ``sources``; ``dst`` may be any node. Scalars
     give scalars, arrays broadcast.
@@ -483,6 +703,7 @@ class Routes:
     pred_arc: Int32Array
     metric: Metric
     relay: bool
+    targets: IntArray | None = None
 
     @cached_property
     def pred(self) -> Int32Array:
@@ -515,6 +736,12 @@ class Routes:
         d = np.asarray(dst, dtype=np.int64)
         if d.size and (d.min() < 0 or d.max() >= self.topology.n_nodes):
             raise UsageError(f"node index out of range 0..{self.topology.n_nodes - 1}")
+        if self.targets is not None and d.size:
+            ok = np.isin(d, self.targets) | np.isin(d, self.sources)
+            if not np.all(ok):
+                bad = int(np.atleast_1d(d)[~np.atleast_1d(ok)][0])
+                raise UsageError(f"node {bad} is not among the targets these routes were "
+                                 "restricted to; pass it in targets= to shortest_paths")
         return d
 
     def reachable(self, src: npt.ArrayLike, dst: npt.ArrayLike) -> Any:
@@ -591,7 +818,97 @@ class Routes:
     def forwarding_table(self) -> ForwardingTable:
         """Next hops toward each source, read from its tree (links are symmetric, so the tree
         rooted at ``d`` holds every node's shortest route to ``d``)."""
+        if self.targets is not None:
+            raise UsageError("forwarding tables need full trees: compute the routes without "
+                             "targets=")
         return ForwardingTable(self.sources, self.pred.T)
+
+
+def pair_paths(topology: Topology, nodes: npt.ArrayLike, *, metric: Metric = "delay",
+               relay: bool = False) -> PathSet:
+    """Paths between every ordered pair of distinct ``nodes`` (ground node indices), row-major
+    as :meth:`Routes.paths` lays them out (``nodes[i] -> nodes[j]`` for ``j != i``).
+
+    Links are symmetric (both arcs of a link have one length and capacity), so the route
+    ``j -> i`` is the route ``i -> j`` reversed: without relay the tree of ``nodes[i]`` is
+    searched only until ``nodes[i+1:]`` are settled (:func:`shortest_paths` with targets), which
+    roughly halves the work of the all-pairs matrix. Delays, hop counts and bottlenecks equal
+    those of full trees; where several routes tie, the reverse direction reports the mirror of
+    the forward one.
+    """
+    g = np.atleast_1d(np.asarray(nodes, dtype=np.int64))
+    src = _check_sources(topology, g)
+    n = src.size
+    if relay or n < 2:
+        return shortest_paths(topology, src, metric=metric, relay=relay).paths()
+    if src.min() < topology.n_sats:
+        raise UsageError("pair_paths takes ground nodes (node indices n_sats + g)")
+    w = _weights(topology, metric)
+    delta, nb = _bucket_width(w)
+    tlist = src.copy()  # tree i counts the targets after it: tlist[i+1:]
+    dist = np.empty((n, topology.n_nodes), dtype=np.float64)
+    parc = np.empty((n, topology.n_nodes), dtype=np.int32)
+    _targeted_trees(topology, w, src, tlist, np.arange(1, n + 1, dtype=np.int64), delta, nb,
+                    dist, parc)
+    i, j = np.nonzero(np.triu(np.ones((n, n), dtype=bool), k=1))
+    hops, delay, bneck, node_ptr, nodes_f, arc_ptr, arcs_f = _extract(
+        topology.tail, parc, i, src[i], src[j], topology.delay_s, topology.capacity_bps)
+    if metric == "delay":
+        delay = dist[i, src[j]]
+    out = _mirror(n, node_ptr, nodes_f, arc_ptr, arcs_f, topology.twin)
+    fwd = out[0]
+    full_hops = hops[fwd]
+    rows, cols = np.nonzero(~np.eye(n, dtype=bool))
+    return PathSet(src[rows], src[cols], full_hops >= 0, delay[fwd], full_hops, bneck[fwd],
+                   out[1], out[2], out[3], out[4])
+
+
+@numba.njit(cache=True, nogil=True)
+def _mirror(n: int, node_ptr: Any, nodes: Any, arc_ptr: Any, arcs: Any,
+            twin: Any) -> tuple[Any, Any, Any, Any, Any]:  # pragma: no cover - numba
+    """From the upper-triangle paths (i < j, row-major) to all ordered pairs (i != j,
+    row-major): ``(forward index per pair, node_ptr, nodes, arc_ptr, arcs)``; pairs below the
+    diagonal are their mirror's nodes reversed and arcs reversed and twinned."""
+    m = n * (n - 1)
+    fwd = np.empty(m, dtype=np.int64)
+    out_np = np.zeros(m + 1, dtype=np.int64)
+    out_ap = np.zeros(m + 1, dtype=np.int64)
+    p = 0
+    for a in range(n):
+        for b in range(n):
+            if a == b:
+                continue
+            lo, hi = (a, b) if a < b else (b, a)
+            # index of (lo, hi) in the row-major upper triangle
+            f = lo * n - lo * (lo + 1) // 2 + (hi - lo - 1)
+            fwd[p] = f
+            out_np[p + 1] = out_np[p] + node_ptr[f + 1] - node_ptr[f]
+            out_ap[p + 1] = out_ap[p] + arc_ptr[f + 1] - arc_ptr[f]
+            p += 1
+    out_nodes = np.empty(out_np[m], dtype=np.int32)
+    out_arcs = np.empty(out_ap[m], dtype=np.int32)
+    p = 0
+    for a in range(n):
+        for b in range(n):
+            if a == b:
+                continue
+            f = fwd[p]
+            k0, k1 = node_ptr[f], node_ptr[f + 1]
+            j0, j1 = arc_ptr[f], arc_ptr[f + 1]
+            o = out_np[p]
+            q = out_ap[p]
+            if a < b:
+                for k in range(k0, k1):
+                    out_nodes[o + k - k0] = nodes[k]
+                for k in range(j0, j1):
+                    out_arcs[q + k - j0] = arcs[k]
+            else:
+                for k in range(k0, k1):
+                    out_nodes[o + k1 - 1 - k] = nodes[k]
+                for k in range(j0, j1):
+                    out_arcs[q + j1 - 1 - k] = twin[arcs[k]]
+            p += 1
+    return fwd, out_np, out_nodes, out_ap, out_arcs
 
 
 @dataclass(frozen=True, eq=False)
