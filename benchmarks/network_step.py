@@ -201,6 +201,7 @@ def scaling(elements, cities, quick):
     pairs = np.column_stack([np.arange(0, 200, 10), np.arange(5, 205, 10)])
     times = Time.range(T0, "2m" if quick else "30m", "1s")
     job = LatencyJob.create(elements, cities, NetworkConfig(), times, pairs)
+    before = _two_core_ceiling()
     walls, cpus = {}, {}
     for workers in (1, 2):
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -213,7 +214,7 @@ def scaling(elements, cities, quick):
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus[workers] = (time.process_time() - p0 + c1.ru_utime + c1.ru_stime
                          - c0.ru_utime - c0.ru_stime)
-    return times.size, walls, cpus, _two_core_ceiling()
+    return times.size, walls, cpus, (before, _two_core_ceiling())
 
 
 _BUSY = "import time\nt=time.perf_counter()\nx=0\nfor i in range(30_000_000): x+=i\n" \
@@ -309,7 +310,8 @@ def run_scaling(elements, cities, quick):
     n, walls, cpus, ceiling = scaling(elements, cities, quick)
     print(f"\n{n} instants × 20 pairs: 1 worker {walls[1]:.1f} s wall ({cpus[1]:.1f} s CPU), "
           f"2 workers {walls[2]:.1f} s wall ({cpus[2]:.1f} s CPU) → {walls[1] / walls[2]:.2f}×; "
-          f"this machine's ceiling now (two busy loops vs one): {ceiling:.2f}×")
+          f"this machine's ceiling (two busy loops vs one) before {ceiling[0]:.2f}×, after "
+          f"{ceiling[1]:.2f}×")
     for window in ("5m", "30m"):
         print(f"peak RSS of a streamed latency run over {window}: {peak_rss_mb(window):.0f} MB")
 
