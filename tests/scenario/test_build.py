@@ -133,7 +133,7 @@ def test_set_param_paths_are_checked():
     text = TEXT.replace(
         "  - {at: 5m, target: EO-P0-S1, command: capture, args: {target: atacama}, every: 20m}",
         "  - {at: 5m, target: all, command: set_param, args: {path: run.step, value: 1}}")
-    with pytest.raises(ScenarioError, match="set_param cannot change 'run.step'"):
+    with pytest.raises(ScenarioError, match=r"set_param cannot change 'run\.step'"):
         setup_of(text)
 
 

@@ -191,7 +191,8 @@ class CommandSpec:
 class RecordSetup:
     """What is recorded: ``streams`` (housekeeping, events, contacts, packets, network),
     housekeeping cadence, checkpoint interval (None: none) and the commit interval (simulated
-    time between durable commits of the sink)."""
+    time between durable commits: what builds the sink uses it, e.g.
+    :func:`orbemu.scenario.build.run_sink`; the engine only ends steps)."""
 
     streams: frozenset[str] = frozenset(("housekeeping", "events", "contacts", "packets",
                                          "network"))

@@ -57,7 +57,7 @@ from __future__ import annotations
 import pickle
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -838,5 +838,3 @@ class Emulation:
             faults=len(self.setup.faults), network=self.net.describe() if self.net else "",
             notes=tuple(self.notes))
 
-
-_ = field  # dataclass helpers used above
