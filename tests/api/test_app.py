@@ -206,7 +206,7 @@ def test_exports(api, done):
     import pyarrow.parquet as pq
 
     t = pq.read_table(io.BytesIO(r.content))
-    assert t.column_names == ["sat", "soc"] and t.num_rows == 4 * 60  # every minute of the hour, at step starts
+    assert t.column_names == ["sat", "soc"] and t.num_rows == 4 * 60  # each minute, at step starts
     r = api.client.get(f"/api/runs/{done}/export",
                        params={"format": "czml", "sats": "constellation:eo", "step": "5m"})
     doc = json.loads(r.text)

@@ -302,7 +302,7 @@ def create_app(config: ServerConfig | None = None, *, manager: RunManager | None
         """Run exactly ``n`` steps and pause."""
         control(request)
         run = _run(run_id)
-        run.step((body or StepBody()).n)
+        run.step(body.n if body is not None else 1)
         return run.status()
 
     @app.put("/api/runs/{run_id}/speed", tags=["control"])

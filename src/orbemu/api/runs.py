@@ -426,6 +426,14 @@ def _at_now(fault: Any, now_ns: int) -> Any:
     return replace(fault, start_ns=int(now_ns), end_ns=end)
 
 
+def _isl_ends(target: str, names: dict[str, int]) -> list[str]:
+    """The two satellite names of an ISL fault's target ``A-B`` (names may hold '-')."""
+    for i, ch in enumerate(target):
+        if ch == "-" and target[:i] in names and target[i + 1:] in names:
+            return [target[:i], target[i + 1:]]
+    return []
+
+
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -618,9 +626,9 @@ class ReplayRun:
             elif kind == "station" and target in lay.node_index:
                 gdown.append(lay.node_index[target])
             elif kind == "isl":
-                ends = [lay.sat_index.get(x) for x in str(target).split("-", 1)]
-                if None not in ends:
-                    a, b = ends  # type: ignore[misc]
+                ends = [lay.sat_index.get(x) for x in _isl_ends(str(target), lay.sat_index)]
+                if len(ends) == 2 and ends[0] is not None and ends[1] is not None:
+                    a, b = ends[0], ends[1]
                     row = self._isl_row.get((min(a, b), max(a, b)))
                     if row is not None:
                         isl_down.append(row)

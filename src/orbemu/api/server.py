@@ -38,7 +38,7 @@ class BackgroundServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warning") -> None:
         self.server = uvicorn.Server(uvicorn_config(app, host, port, log_level))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # (uvicorn installs no signal handlers outside the main thread)
         self.host = host
         self.port = port
         self._thread = threading.Thread(target=self.server.run, name="orbemu-api",
