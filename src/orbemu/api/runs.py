@@ -22,6 +22,7 @@ without copies. SGP4 and numba hold the GIL, so the API's own work is kept small
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -37,6 +38,7 @@ import numpy.typing as npt
 from orbemu.api.snapshot import (
     RunLayout,
     Snapshot,
+    dumps,
     encode_snapshot,
     event_dict,
     snapshot_header,
@@ -134,12 +136,27 @@ class Publisher:
             last = self._event_seq
             if seq >= last:
                 return [], 0, last
-            newer = [e for e in self._events if e["seq"] > seq] if self._events else []
+            first = last - len(self._events) + 1  # sequence numbers are contiguous
+            skip = max(0, min(seq + 1 - first, len(self._events)), len(self._events) - limit)
+            newer = list(itertools.islice(self._events, skip, None))
         missing = (last - seq) - len(newer)
-        if len(newer) > limit:
-            missing += len(newer) - limit
-            newer = newer[-limit:]
         return newer, missing, last
+
+    def events_json_since(self, seq: int, limit: int = 500) -> tuple[str | None, int]:
+        """The message of the events after ``seq`` (None if there are none) and the last
+        sequence number. Each event is encoded once, whatever the number of clients."""
+        events, skipped, last = self.events_since(seq, limit)
+        if not events and not skipped:
+            return None, last
+        parts = []
+        for e in events:
+            text = e.get("_json")
+            if text is None:
+                text = dumps(e)
+                e["_json"] = text  # (a benign race: two clients may both encode it)
+            parts.append(text)
+        return ('{"type":"events","skipped":%d,"events":[%s]}' % (skipped, ",".join(parts)),
+                last)
 
     # the engine's side
     def due(self, force: bool = False) -> bool:

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 MAGIC = b"ORB1"
 #: Ground links sent per snapshot at most (a Starlink gateway sees dozens of satellites).
-MAX_GROUND_LINKS = 4000
+MAX_GROUND_LINKS = 2000
 #: Contact-plan rows sent in the full state at most.
 MAX_CONTACTS = 20000
 
@@ -63,14 +63,19 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if value and type(value[0]) is int:  # an index list (from .tolist()): all ints
+            return value
         return [_clean(v) for v in value]
     return value
 
 
 def dumps(value: Any) -> str:
     """JSON with numpy values converted and NaN/inf as null."""
-    return json.dumps(_clean(value), default=_default, separators=(",", ":"),
-                      allow_nan=False)
+    try:  # the common case, all in C: nothing to clean
+        return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere
+        return json.dumps(_clean(value), default=_default, separators=(",", ":"),
+                          allow_nan=False)
 
 
 def event_dict(seq: int, time_ns: int, kind: str, subject: str,

@@ -121,9 +121,10 @@ async def serve_stream(ws: WebSocket, run_id: str, runs: RunManager, auth: Auth)
         rate = 4.0
     rate = pub.set_rate(client, rate)
     rate_box = [rate]
-    events, skipped, ev_seq = pub.events_since(0, 200)
-    if events:
-        await ws.send_text(dumps({"type": "events", "events": events, "skipped": 0}))
+    _, _, newest = pub.events_since(0, 1)
+    text, ev_seq = pub.events_json_since(max(0, newest - 200), 200)  # the recent ones
+    if text is not None:
+        await ws.send_text(text)
 
     async def receiver() -> None:
         while True:
@@ -162,10 +163,9 @@ async def serve_stream(ws: WebSocket, run_id: str, runs: RunManager, auth: Auth)
     last_seq = -1
     try:
         while not recv.done():
-            events, skipped, ev_seq = pub.events_since(ev_seq, EVENTS_PER_MESSAGE)
-            if events or skipped:
-                await ws.send_text(dumps({"type": "events", "events": events,
-                                          "skipped": skipped}))
+            text, ev_seq = pub.events_json_since(ev_seq, EVENTS_PER_MESSAGE)
+            if text is not None:
+                await ws.send_text(text)
             snap = pub.latest
             if snap is not None and snap.seq != last_seq:
                 last_seq = snap.seq
