@@ -155,8 +155,8 @@ class Publisher:
                 text = dumps(e)
                 e["_json"] = text  # (a benign race: two clients may both encode it)
             parts.append(text)
-        return ('{"type":"events","skipped":%d,"events":[%s]}' % (skipped, ",".join(parts)),
-                last)
+        events_json = ",".join(parts)
+        return f'{{"type":"events","skipped":{skipped},"events":[{events_json}]}}', last
 
     # the engine's side
     def due(self, force: bool = False) -> bool:
@@ -262,6 +262,7 @@ class LiveRun:
         self.done = threading.Event()
         self.created = time.time()
         self._positions: PositionsAt | None = None
+        self.engine_cpu_s = 0.0
         self._thread = threading.Thread(target=self._main, name=f"orbemu-run-{run_id}",
                                         daemon=True)
 
@@ -293,6 +294,7 @@ class LiveRun:
             return
         self.state = "paused" if self.control.paused else "running"
         self.ready.set()
+        cpu0 = time.thread_time()
         try:
             emu.run(control=self.control)
             self.state = emu.status
@@ -300,6 +302,7 @@ class LiveRun:
             self.error = error_dict(exc)
             self.state = "failed"
         finally:
+            self.engine_cpu_s = time.thread_time() - cpu0  # the engine thread's CPU time
             self.done.set()
 
     # the engine's thread
