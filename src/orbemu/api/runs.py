@@ -324,11 +324,12 @@ class LiveRun:
         paths: list[dict[str, Any]] = []
         net_time = None
         isl_down = np.flatnonzero(fs.isl_down > 0)
+        isl_off = np.zeros(0, np.int64)
         if emu.net is not None and emu.setup.network is not None:
             ns = emu.setup.network
             if emu.net.last_links is not None:
                 isl, g = emu.net.last_links
-                isl_down = np.union1d(isl_down, np.flatnonzero(np.isnan(isl.length_m)))
+                isl_off = np.flatnonzero(np.isnan(isl.length_m))  # geometry: out of range
                 gsl = np.column_stack([ns.nodes[g.node], ns.relay[g.sat]])
             sample = emu.net.last_sample
             if sample is not None:
@@ -347,7 +348,8 @@ class LiveRun:
             time_ns=t, state=state, speed=clock.speed_now(),
             clock=clock_label(clock.mode, clock.speed if clock.mode == "paced" else None),
             n_sats=emu.n, down=np.flatnonzero(~fs.sat_alive),
-            ground_down=np.flatnonzero(fs.ground_down > 0), isl_down=isl_down, gsl=gsl,
+            ground_down=np.flatnonzero(fs.ground_down > 0), isl_down=isl_down,
+            isl_off=isl_off, gsl=gsl,
             paths=paths, net_time_ns=net_time, fleet=_fleet_summary(emu),
             events_by_kind=emu.recorder.events_by_kind)
         return self.publisher.publish(header, self._positions(t))

@@ -880,6 +880,6 @@ class Emulation:
             contacts=contacts, down_bits=down, up_bits=up,
             packets={"down": int(c.get("packets_down", 0)), "up": int(c.get("packets_up", 0))},
             images=self.images, events_by_kind=dict(self.recorder.events_by_kind),
-            faults=len(self.setup.faults), network=self.net.describe() if self.net else "",
+            faults=len(self.faults.faults), network=self.net.describe() if self.net else "",
             notes=tuple(self.notes))
 

@@ -54,7 +54,7 @@
                         site: "#ff5c8a", cloud: "#5cd18b" };
   const DOWN = Cesium.Color.fromCssColorString("#ff3b3b");
   const GSL_MAT = Cesium.Material.fromType("Color", {
-    color: Cesium.Color.fromCssColorString("#9aa5b1").withAlpha(0.5) });
+    color: Cesium.Color.fromCssColorString("#9aa5b1").withAlpha(0.3) });
   const ISL_MAT = Cesium.Material.fromType("Color", {
     color: Cesium.Color.fromCssColorString("#4fb3ff").withAlpha(0.35) });
   const ISL_DOWN_MAT = Cesium.Material.fromType("Color", { color: DOWN.withAlpha(0.9) });
@@ -186,11 +186,11 @@
   }
   function updateIsl(h) {
     if (!islLines || !positions) return;
-    const pairs = full.isl_pairs, down = new Set(h.isl_down);
+    const pairs = full.isl_pairs, down = new Set(h.isl_down), off = new Set(h.isl_off || []);
     const n = islLines.length;
     for (let r = 0; r < n; r++) {
       const a = pairs[2 * r], b = pairs[2 * r + 1], line = islLines.get(r);
-      if (!Number.isFinite(positions[3 * a]) || !Number.isFinite(positions[3 * b])) {
+      if (off.has(r) || !Number.isFinite(positions[3 * a]) || !Number.isFinite(positions[3 * b])) {
         line.show = false; continue;
       }
       line.positions = [satXYZ(a, new Cesium.Cartesian3()), satXYZ(b, new Cesium.Cartesian3())];
@@ -267,9 +267,13 @@
     setText("sat-alive", h.sats_alive.toLocaleString("en-US"));
     setText("achieved", h.speed && Number.isFinite(h.speed) && h.state === "running"
       ? `${Math.round(h.speed).toLocaleString("en-US")}× real time (${h.clock})` : `(${h.clock})`);
-    const clockOpt = h.clock === "paced" ? null : (h.clock === "1x" ? "realtime" : h.clock);
-    if (clockOpt && [...$("speed").options].some(o => o.value === clockOpt) &&
-        document.activeElement !== $("speed")) $("speed").value = clockOpt;
+    const clockOpt = h.clock === "1x" ? "realtime" : h.clock;
+    if (clockOpt && document.activeElement !== $("speed")) {
+      if (![...$("speed").options].some(o => o.value === clockOpt)) {
+        $("speed").add(new Option(clockOpt.replace("x", "×"), clockOpt));
+      }
+      $("speed").value = clockOpt;
+    }
     const finished = ["completed", "stopped", "failed"].includes(h.state);
     for (const id of ["btn-play", "btn-pause", "btn-step", "btn-stop"]) $(id).disabled = finished;
     // charts
