@@ -130,3 +130,26 @@ def test_a_stream_without_hello_is_closed(guarded):
         ws.send("not json")
         msg = json.loads(ws.recv(timeout=60))
         assert msg["type"] == "error" and msg["status"] == 400
+
+
+def test_a_page_of_another_site_cannot_steer_the_server(guarded, api):
+    evil = {"Origin": "http://evil.example"}
+    r = api.client.post("/api/runs/x/stop", headers=evil)
+    assert r.status_code == 403 and "another site" in r.json()["message"]
+    r = guarded.client.post("/api/runs", json={"scenario": "api-world"}, headers=evil)
+    assert r.status_code == 403
+    same = {"Origin": api.url}
+    r = api.client.post("/api/runs/nothing/stop", headers=same)
+    assert r.status_code == 404  # allowed through: the run is unknown
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus):  # the handshake is refused
+        with websockets.connect(f"{api.ws_url}/api/runs/x/stream",
+                                additional_headers=evil) as ws:
+            ws.recv(timeout=10)
+
+
+def test_a_loopback_server_answers_only_to_loopback_names(api):
+    r = api.client.get("/api/health", headers={"Host": "rebound.example:8321"})
+    assert r.status_code == 400
+    assert api.client.get("/api/health", headers={"Host": "localhost"}).status_code == 200

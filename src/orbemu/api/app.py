@@ -50,7 +50,14 @@ from starlette.background import BackgroundTask
 
 from orbemu.api.runs import LiveRun, ReplayRun, RunManager, error_dict, parse_clock
 from orbemu.api.scenarios import ScenarioStore, check_size
-from orbemu.api.security import ApiError, Auth, BodyLimit, token_from_headers
+from orbemu.api.security import (
+    LOOPBACK_HOSTS,
+    ApiError,
+    Auth,
+    BodyLimit,
+    same_origin,
+    token_from_headers,
+)
 from orbemu.api.snapshot import dumps
 from orbemu.errors import DataError, InputError, OrbemuError, UnavailableError, UsageError
 
@@ -69,6 +76,8 @@ class ServerConfig(BaseModel):
     token: str | None = None
     reads_need_token: bool = False
     max_live: int = 2
+    #: Host names served (None: any — a server beyond the loopback, behind its token)
+    allowed_hosts: list[str] | None = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
 
 
 # ---- request bodies ------------------------------------------------------------------------------
@@ -194,6 +203,9 @@ def create_app(config: ServerConfig | None = None, *, manager: RunManager | None
         auth.check(token_from_headers(request.headers), control=False)
 
     def control(request: Request) -> None:
+        if not same_origin(request.headers):
+            raise ApiError(403, "a control request from a page of another site",
+                           fix="Use the console this server serves")
         auth.check(token_from_headers(request.headers), control=True)
 
     # ---- health, scenarios ----
@@ -431,6 +443,10 @@ def create_app(config: ServerConfig | None = None, *, manager: RunManager | None
             return RedirectResponse("/api/openapi.json")
 
     app.add_middleware(BodyLimit)
+    if cfg.allowed_hosts is not None:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=cfg.allowed_hosts)
     return app
 
 

@@ -10,6 +10,9 @@
   gives it in its first message (browsers cannot set WebSocket headers, and a URL would leave it
   in logs). The console takes it from the page's ``#token=`` fragment, which browsers never
   send to the server.
+- Control requests from a page of another site (its ``Origin`` is not this server) are refused
+  (403), and so is its WebSocket; a server on the loopback answers only to loopback host names
+  (``Host``: 127.0.0.1, localhost, [::1]), which stops DNS rebinding.
 - Tokens are compared in constant time (:func:`hmac.compare_digest`). No token → 401, a wrong
   one → 403.
 - Request bodies are bounded (:data:`MAX_BODY_BYTES`, 413 beyond), as are SQL text, result
@@ -25,7 +28,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_BODY_BYTES", "ApiError", "Auth", "BodyLimit", "is_loopback", "new_token"]
+__all__ = ["LOOPBACK_HOSTS", "MAX_BODY_BYTES", "ApiError", "Auth", "BodyLimit", "is_loopback",
+           "new_token", "same_origin"]
 
 #: Largest request body accepted, bytes (a scenario and its files).
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -100,6 +104,23 @@ class Auth:
         except ApiError:
             return False
         return True
+
+
+def same_origin(headers: Any) -> bool:
+    """False for a browser request from another site: its ``Origin`` names another host than
+    the one it asks (``Host``). A page elsewhere cannot steer a server on this machine through
+    its visitor's browser (cross-site form posts, WebSockets); tools that send no ``Origin``
+    (curl, httpx) are not browsers and pass."""
+    origin = headers.get("origin")
+    if not origin:
+        return True
+    from urllib.parse import urlsplit
+
+    return bool(urlsplit(origin).netloc.lower() == str(headers.get("host", "")).lower())
+
+
+#: Host names a server on the loopback answers to (others: DNS rebinding; refused).
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 
 
 def token_from_headers(headers: Any) -> str | None:

@@ -13,13 +13,13 @@ pairs and the contact plan. Times are given twice: exact integer nanoseconds as 
     bytes 8-8+H  header, UTF-8 JSON padded with spaces to a multiple of 4 bytes
     then         float32 little-endian, (n_sats, 3): ITRF positions, metres (NaN: no state)
 
-The header holds the step, the simulated time, the run state and achieved speed, the satellites,
-ground nodes and ISLs down by a fault (``isl_down``: ISL-plan rows), the ISLs out of range or
-blocked by the Earth at the last network instant (``isl_off``), the ground links of the last network instant (capped), the current
-path of every monitored pair (node indices: a satellite ``i`` as ``i``, ground node ``j`` as
-``-(j + 1)``), its RTT and hops, and fleet summaries (state of charge, storage fill, safe mode,
-contacts active). 10,395 satellites are 125 kB of positions: 2 % of what the same in JSON costs
-to parse, and one ``Float32Array`` view on the client.
+The header holds the step, the simulated time, the run state and achieved speed, the satellites
+and ground nodes down, the ISLs down by a fault (``isl_down``: ISL-plan rows) and those out of
+range or blocked by the Earth at the last network instant (``isl_off``), that instant's ground
+links (capped), the current path of every monitored pair (node indices: satellite ``i`` as
+``i``, ground node ``j`` as ``-(j + 1)``) with its RTT and hops, and fleet summaries (state of
+charge, storage fill, safe mode, contacts active). 10,395 satellites are 125 kB of positions,
+read on the client as one ``Float32Array`` view.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from orbemu.api.runs import LiveRun, ReplayRun, RunManager, error_dict, parse_clock
-from orbemu.api.security import ApiError, Auth
+from orbemu.api.security import ApiError, Auth, same_origin
 from orbemu.api.snapshot import dumps
 from orbemu.errors import OrbemuError
 
@@ -82,6 +82,9 @@ async def _control(run: LiveRun | ReplayRun, msg: dict[str, Any]) -> dict[str, A
 
 async def serve_stream(ws: WebSocket, run_id: str, runs: RunManager, auth: Auth) -> None:
     """One client's stream (see the module notes)."""
+    if not same_origin(ws.headers):  # a page of another site
+        await ws.close(code=1008)
+        return
     await ws.accept()
     try:
         raw = await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT_S)

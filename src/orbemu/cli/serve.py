@@ -50,6 +50,14 @@ def _auth(host: str, token: str | None) -> tuple[Any, bool]:
     return auth, auth.token is not None and token is None
 
 
+def _hosts(host: str) -> list[str] | None:
+    """Host names to answer to: loopback names on the loopback (DNS rebinding), any beyond it
+    (the token guards it)."""
+    from orbemu.api.security import LOOPBACK_HOSTS, is_loopback
+
+    return [*LOOPBACK_HOSTS, host] if is_loopback(host) else None
+
+
 def _serve(app: Any, host: str, port: int) -> None:
     import uvicorn
 
@@ -80,7 +88,8 @@ def serve_cmd(
 
     auth, generated = _auth(host, token)
     app = create_app(ServerConfig(runs_dir=runs, token=auth.token,
-                                  reads_need_token=auth.reads_need_token))
+                                  reads_need_token=auth.reads_need_token,
+                                  allowed_hosts=_hosts(host)))
     _announce(host, port, auth.token, generated)
     _serve(app, host, port)
 
@@ -112,7 +121,8 @@ def serve_run(scenario: str | None, *, until: str | None, speed: str | None,
           f"from the console); run folder {run_dir}")
     run.start()
     app = create_app(ServerConfig(runs_dir=run_dir.parent, token=auth.token,
-                                  reads_need_token=auth.reads_need_token), manager=manager)
+                                  reads_need_token=auth.reads_need_token,
+                                  allowed_hosts=_hosts(host)), manager=manager)
     _announce(host, port, auth.token, generated)
     from orbemu.api.server import console_url
 
