@@ -22,6 +22,7 @@ without copies. SGP4 and numba hold the GIL, so the API's own work is kept small
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import re
@@ -113,6 +114,7 @@ class Publisher:
         self._event_seq = 0
         self._rates: dict[int, float] = {}
         self._last_take = -math.inf
+        self._wake: dict[int, tuple[Any, Any]] = {}  # client → (event loop, asyncio.Event)
 
     # clients
     def set_rate(self, client: int, hz: float) -> float:
@@ -124,6 +126,13 @@ class Publisher:
     def drop(self, client: int) -> None:
         with self._lock:
             self._rates.pop(client, None)
+            self._wake.pop(client, None)
+
+    def subscribe(self, client: int, loop: Any, event: Any) -> None:
+        """Have ``event`` (an :class:`asyncio.Event` of ``loop``) set at every publication, so
+        a client sends a new snapshot at once rather than at its next tick."""
+        with self._lock:
+            self._wake[client] = (loop, event)
 
     @property
     def clients(self) -> int:
@@ -191,6 +200,11 @@ class Publisher:
                         time_ns=int(header["time_ns"]), wall_s=float(header["wall_s"]),
                         data=encode_snapshot(header, positions), header=header)
         self.latest = snap  # one reference swap: readers see the old or the new one
+        with self._lock:
+            wake = list(self._wake.values())
+        for loop, event in wake:
+            with contextlib.suppress(RuntimeError):  # a loop that closed meanwhile
+                loop.call_soon_threadsafe(event.set)
         return snap
 
 

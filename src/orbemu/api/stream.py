@@ -163,17 +163,34 @@ async def serve_stream(ws: WebSocket, run_id: str, runs: RunManager, auth: Auth)
                 await _send_error(ws, 400, f"bad message: {exc}", msg_id=msg_id)
 
     recv = asyncio.create_task(receiver())
+    fresh = asyncio.Event()
+    pub.subscribe(client, asyncio.get_running_loop(), fresh)
     last_seq = -1
+    last_sent = -1e9
+    loop = asyncio.get_running_loop()
     try:
         while not recv.done():
+            fresh.clear()
             text, ev_seq = pub.events_json_since(ev_seq, EVENTS_PER_MESSAGE)
             if text is not None:
                 await ws.send_text(text)
+            interval = 1.0 / rate_box[0]
+            wait = interval
             snap = pub.latest
             if snap is not None and snap.seq != last_seq:
-                last_seq = snap.seq
-                await ws.send_bytes(snap.data)
-            await asyncio.wait({recv}, timeout=1.0 / rate_box[0])
+                due_in = last_sent + 0.9 * interval - loop.time()
+                if due_in <= 0:
+                    last_seq = snap.seq
+                    last_sent = loop.time()
+                    await ws.send_bytes(snap.data)
+                else:
+                    wait = due_in
+            # until a new snapshot (sent at once when the client's rate allows), the client's
+            # next tick (for the events), or a message from the client
+            waiter = asyncio.create_task(fresh.wait())
+            await asyncio.wait({recv, waiter}, timeout=wait,
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
