@@ -7,7 +7,9 @@ vector data version 4.1.0), file ``land-110m.json``. This script decodes its qua
 delta-encoded arcs (TopoJSON specification §2.1.4–2.1.5) into one ring of longitude/latitude
 per polygon ring and writes them as three arrays:
 
-- ``lon_deg``, ``lat_deg`` (float32): the ring vertices, one ring after another;
+- ``lon_deg``, ``lat_deg`` (float32): the ring vertices, one ring after another; a ring that
+  crosses the antimeridian (Chukotka, Fiji) is unwrapped to continuous longitudes beyond ±180°
+  (the map draws it again shifted by 360°); a ring around a pole (Antarctica) is kept as is;
 - ``ring_ptr`` (int64): ring ``i`` is ``[ring_ptr[i], ring_ptr[i+1])``.
 
 Run it when updating the source, then commit the result::
@@ -45,6 +47,15 @@ def ring_points(ring: list[int], arcs: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def unwrap(points: np.ndarray) -> np.ndarray:
+    """Continuous longitudes along a ring that crosses the antimeridian; a ring around a pole
+    (its unwrapped longitudes do not close) is returned unchanged."""
+    lon = np.degrees(np.unwrap(np.radians(points[:, 0])))
+    if abs(lon[-1] - lon[0]) > 1.0:  # winds around a pole
+        return points
+    return np.column_stack([lon, points[:, 1]])
+
+
 def main(path: str) -> None:
     topology = json.loads(Path(path).read_text(encoding="utf-8"))
     arcs = decode_arcs(topology)
@@ -53,7 +64,7 @@ def main(path: str) -> None:
         polygons = (geometry["arcs"] if geometry["type"] == "MultiPolygon"
                     else [geometry["arcs"]])
         for polygon in polygons:
-            rings.extend(ring_points(ring, arcs) for ring in polygon)
+            rings.extend(unwrap(ring_points(ring, arcs)) for ring in polygon)
     ptr = np.concatenate(([0], np.cumsum([len(r) for r in rings]))).astype(np.int64)
     xy = np.concatenate(rings)
     OUT.parent.mkdir(parents=True, exist_ok=True)
