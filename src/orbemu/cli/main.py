@@ -13,6 +13,12 @@ Commands and their output columns are a contract other tools script against:
 - ``orbemu demo`` — the default job of ``make demo``;
 - ``orbemu latency ELEMENTS --stations ... --pair A:B`` — RTT, hops and path between stations over
   time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``.
+- ``orbemu site --site NAME:LAT,LON --destination REGION --out DIR`` — remote-site connectivity
+  to cloud regions: an HTML report with PNG figures and CSV tables (:mod:`orbemu.cli.site`);
+- ``orbemu scenario list | show NAME | check FILE`` — built-in scenarios and validation
+  (:mod:`orbemu.cli.scenario`);
+- ``orbemu query RUN "SQL"`` and ``orbemu export RUN TABLE_OR_SQL OUT`` — a run's records,
+  read-only (:mod:`orbemu.cli.query`).
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -750,6 +756,8 @@ def demo_cmd(
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
 from orbemu.cli import site as _site  # noqa: E402, F401
+from orbemu.cli import scenario as _scenario  # noqa: E402, F401
+from orbemu.cli import query as _query  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 

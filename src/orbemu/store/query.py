@@ -17,7 +17,7 @@ from typing import Any, Literal
 from orbemu.errors import InputError, UnavailableError
 from orbemu.store.sqlite import database_path
 
-__all__ = ["connect_readonly", "export", "list_tables", "query", "read_progress"]
+__all__ = ["connect_readonly", "export", "iter_query", "list_tables", "query", "read_progress"]
 
 ExportFormat = Literal["parquet", "csv"]
 
@@ -109,6 +109,33 @@ def query(run_dir: str | Path, sql: str, params: Sequence[Any] | dict[str, Any] 
         return columns, rows
     finally:
         db.close()
+
+
+def iter_query(run_dir: str | Path, sql: str, params: Sequence[Any] | dict[str, Any] = (),
+               *, batch_rows: int = 10_000
+               ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+    """Like :func:`query`, but the rows come in batches as they are read (memory bounded by
+    one batch whatever the result size): ``(column names, iterator of row lists)``. The
+    statement is checked before this returns (errors as :func:`query`'s); the connection
+    closes when the iterator is exhausted or garbage-collected."""
+    db = connect_readonly(run_dir)
+    try:
+        cur = _cursor(db, sql, params, run_dir)
+    except BaseException:
+        db.close()
+        raise
+    columns = [d[0] for d in cur.description or ()]
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        try:
+            for rows in _batches(cur, batch_rows):
+                yield rows
+        except sqlite3.Error as exc:
+            raise _sql_error(exc, sql, run_dir) from None
+        finally:
+            db.close()
+
+    return columns, batches()
 
 
 def read_progress(run_dir: str | Path) -> tuple[int, int] | None:
