@@ -755,9 +755,9 @@ def demo_cmd(
 # ---- latency (its own module; registers itself on `app`) -----------------------------------------
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
-from orbemu.cli import site as _site  # noqa: E402, F401
-from orbemu.cli import scenario as _scenario  # noqa: E402, F401
 from orbemu.cli import query as _query  # noqa: E402, F401
+from orbemu.cli import scenario as _scenario  # noqa: E402, F401
+from orbemu.cli import site as _site  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 

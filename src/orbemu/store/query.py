@@ -128,8 +128,7 @@ def iter_query(run_dir: str | Path, sql: str, params: Sequence[Any] | dict[str, 
 
     def batches() -> Iterator[list[tuple[Any, ...]]]:
         try:
-            for rows in _batches(cur, batch_rows):
-                yield rows
+            yield from _batches(cur, batch_rows)
         except sqlite3.Error as exc:
             raise _sql_error(exc, sql, run_dir) from None
         finally:
