@@ -130,18 +130,23 @@ def test_page_figures_equal_those_recomputed_from_the_series(report):
     flows = flows_of(rows)
     assert len(flows) == 2 and all(len(v) == 121 for v in flows.values())
     page = parse_page(out / "report.html")
-    table = page.tables["summary"][1:]  # without the header row
+    table = page.tables["latency"][1:]  # without the header row
+    second = page.tables["stability"][1:]
     assert [r[0][0] for r in table] == [f"{s} → {d}" for s, d in flows]
+    assert [r[0][0] for r in second] == [f"{s} → {d}" for s, d in flows]
     hours = 121 * STEP_S / 3600.0
-    for (_, cells), ((_site, _dest), fr) in zip(enumerate(table), flows.items(), strict=True):
+    for cells, more, fr in zip(table, second, flows.values(), strict=True):
         value = {k: float(v) if v else float("nan") for k, (_, v) in zip(
             ["flow", "avail", "p50", "p90", "p99", "min", "max", "space", "fiber", "direct",
-             "outages", "outage_s", "ho", "chg", "gw", "down50", "downmin", "up50", "upmin"],
-            cells, strict=True) if k != "flow"}
+             "flow", "outages", "outage_s", "longest", "ho", "chg", "gw", "down50", "downmin",
+             "up50", "upmin"], cells + more, strict=True) if k != "flow"}
         reach = np.array([r["reachable"] == "1" for r in fr])
         rtt = np.array([float(r["rtt_ms"]) for r in fr if r["rtt_ms"]])
         assert rtt.size == reach.sum() and 0 < reach.sum() < reach.size  # outages exist
         assert value["avail"] == pytest.approx(reach.mean())
+        runs = np.flatnonzero(np.diff(np.concatenate(([1], reach.astype(int)))) == -1)
+        assert value["outages"] == runs.size
+        assert value["outage_s"] == (~reach).sum() * STEP_S
         for key, q in (("p50", 50), ("p90", 90), ("p99", 99)):
             assert value[key] == pytest.approx(np.percentile(rtt, q), abs=1e-3)
         assert value["min"] == pytest.approx(rtt.min(), abs=1e-3)

@@ -406,22 +406,29 @@ def write_site_report(
               "site were on fiber (geodesic × detour at 2/3 c). Rates per hour of window.")
     page.table(
         ["site → destination", "available", "p50 ms", "p90 ms", "p99 ms", "min ms", "max ms",
-         "space p50 ms", "fiber p50 ms", "fiber-only ms", "outages", "outage time",
-         "handovers /h", "path changes /h", "gateway changes /h", "to site p50 Mbit/s",
-         "to site min Mbit/s", "from site p50 Mbit/s", "from site min Mbit/s"],
+         "space p50 ms", "fiber p50 ms", "fiber-only ms"],
         ([plan.flow_label(f), Cell(summary.availability[f], f"{summary.availability[f]:.2%}"),
           Cell(summary.rtt_p50_ms[f]), Cell(summary.rtt_p90_ms[f]), Cell(summary.rtt_p99_ms[f]),
           Cell(summary.rtt_min_ms[f]), Cell(summary.rtt_max_ms[f]),
           Cell(summary.space_rtt_p50_ms[f]), Cell(summary.ground_rtt_p50_ms[f]),
-          Cell(summary.direct_fiber_rtt_ms[f]), Cell(summary.outages[f], spec="d"),
+          Cell(summary.direct_fiber_rtt_ms[f])] for f in flows),
+        caption="Availability and round-trip time", table_id="latency")
+    page.table(
+        ["site → destination", "outages", "outage time", "longest", "handovers /h",
+         "path changes /h", "gateway changes /h", "to site p50 Mbit/s", "to site min Mbit/s",
+         "from site p50 Mbit/s", "from site min Mbit/s"],
+        ([plan.flow_label(f), Cell(summary.outages[f], spec="d"),
           Cell(summary.outage_s[f], format_duration_ns(int(summary.outage_s[f] * NS_PER_S))),
+          Cell(summary.longest_outage_s[f],
+               format_duration_ns(int(summary.longest_outage_s[f] * NS_PER_S))),
           Cell(summary.handovers_per_h[f]), Cell(summary.path_changes_per_h[f]),
           Cell(summary.gateway_changes_per_h[f]),
           Cell(_mbps(summary.to_site_p50_bps[f]), spec=".0f"),
           Cell(_mbps(summary.to_site_min_bps[f]), spec=".0f"),
           Cell(_mbps(summary.from_site_p50_bps[f]), spec=".0f"),
           Cell(_mbps(summary.from_site_min_bps[f]), spec=".0f")] for f in flows),
-        table_id="summary")
+        caption="Outages, changes and capacity (bottleneck of the link budgets on the path)",
+        table_id="stability")
     page.heading("Run")
     page.key_values([*parameters, ("window", span)])
     page.heading("How the path is modelled")
