@@ -31,7 +31,8 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;
 border-bottom:1px solid #d5dbe3;padding-bottom:.2em}h3{font-size:1.05em;margin-top:1.3em}
 table{border-collapse:collapse;margin:.6em 0 1em;font-size:.88em}
 th,td{border:1px solid #d5dbe3;padding:.25em .55em;text-align:left;vertical-align:top}
-th{background:#f0f3f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f3f7}caption{text-align:left;font-weight:600;padding:.2em 0}
+td:first-child{white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #e3e7ed}
 figcaption{font-size:.85em;color:#4a5868}.note{color:#4a5868;font-size:.9em}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;font-size:.92em}
