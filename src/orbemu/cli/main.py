@@ -20,7 +20,8 @@ Commands and their output columns are a contract other tools script against:
 - ``orbemu scenario list | show NAME | check FILE`` — built-in scenarios and validation
   (:mod:`orbemu.cli.scenario`);
 - ``orbemu query RUN "SQL"`` and ``orbemu export RUN TABLE_OR_SQL OUT`` — a run's records,
-  read-only (:mod:`orbemu.cli.query`).
+  read-only (:mod:`orbemu.cli.query`);
+- ``orbemu report RUN`` — the run's HTML report (:mod:`orbemu.cli.report`).
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -792,6 +793,7 @@ def run_cmd(
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
 from orbemu.cli import query as _query  # noqa: E402, F401
+from orbemu.cli import report as _report  # noqa: E402, F401
 from orbemu.cli import scenario as _scenario  # noqa: E402, F401
 from orbemu.cli import site as _site  # noqa: E402, F401
 
