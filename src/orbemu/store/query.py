@@ -22,7 +22,8 @@ __all__ = ["connect_readonly", "export", "iter_query", "list_tables", "query", "
 ExportFormat = Literal["parquet", "csv"]
 
 _WRITE_FIX = ("Queries are read-only (SELECT, WITH ... SELECT, PRAGMA table_info(...)); "
-              "export a result with orbemu query --out FILE.parquet|csv instead of writing")
+              "write a result elsewhere with orbemu query RUN SQL --output FILE.parquet|csv or "
+              "orbemu export")
 
 
 def connect_readonly(run_dir: str | Path) -> sqlite3.Connection:
@@ -77,7 +78,7 @@ def _sql_error(exc: sqlite3.Error, sql: str, run_dir: str | Path) -> InputError:
     except InputError:  # pragma: no cover - the database vanished meanwhile
         tables = "?"
     return InputError(f"SQLite cannot run the query: {text}", source=str(run_dir), text=sql,
-                      fix=f"Tables: {tables}; see docs for their columns")
+                      fix=f"Tables: {tables}; PRAGMA table_info(TABLE) lists a table's columns")
 
 
 def _cursor(db: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any],
