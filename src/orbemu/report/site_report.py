@@ -332,6 +332,7 @@ def write_site_report(
     attributions: Sequence[str] = (),
     embed: bool = True,
     max_flow_figures: int = 12,
+    max_site_figures: int = 20,
     series_csv: bool = True,
 ) -> SiteReport:
     """Write the report of ``series`` into ``out_dir`` (created); returns what was written.
@@ -340,8 +341,8 @@ def write_site_report(
     (name, value) lines describing the run (elements, window, ...); ``model_notes``: how the
     network was modelled (e.g. the simulation's ``describe()``); ``attributions``: credit
     lines of the data used. ``embed``: figures inside the page (default) or linked beside it.
-    ``max_flow_figures``: per-flow gateway figures beyond this many are left out (the tables
-    have every flow).
+    ``max_flow_figures`` / ``max_site_figures``: per-flow gateway figures and per-site RTT
+    figures beyond these many are left out (the tables have every flow).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -381,10 +382,12 @@ def write_site_report(
         for f in flows for g, s in zip(*usage[f], strict=True))))
 
     # figures
-    for s in range(plan.n_sites):
+    site_figs: set[int] = set()
+    for s in range(min(plan.n_sites, max_site_figures)):
         slug = _slug(plan.site_names[s])
         report.figures.append(_rtt_figure(series, plan, summary, s, out / f"rtt-{slug}.png"))
         report.figures.append(_cdf_figure(series, plan, summary, s, out / f"rtt-cdf-{slug}.png"))
+        site_figs.add(s)
     gateway_figs: dict[int, Path] = {}
     for f in list(flows)[:max_flow_figures]:
         slug = f"{_slug(names[f][0])}-{_slug(names[f][1])}"
@@ -437,9 +440,10 @@ def write_site_report(
     for s in range(plan.n_sites):
         page.heading(f"{plan.site_names[s]}")
         slug = _slug(plan.site_names[s])
-        page.figure(out / f"rtt-{slug}.png", "Round-trip time over time; outages shaded",
-                    embed=embed)
-        page.figure(out / f"rtt-cdf-{slug}.png", "RTT distribution", embed=embed)
+        if s in site_figs:
+            page.figure(out / f"rtt-{slug}.png", "Round-trip time over time; outages shaded",
+                        embed=embed)
+            page.figure(out / f"rtt-cdf-{slug}.png", "RTT distribution", embed=embed)
         for d in range(plan.n_dest):
             f = s * plan.n_dest + d
             page.heading(plan.flow_label(f), level=3)
