@@ -71,6 +71,21 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
+def _unique_slugs(names: Sequence[str]) -> list[str]:
+    """File-name slugs, one per name, made distinct (``a-b``, ``a-b-2``) when two names
+    slugify alike."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = slug = _slug(name)
+        k = 2
+        while slug in seen:
+            slug, k = f"{base}-{k}", k + 1
+        seen.add(slug)
+        out.append(slug)
+    return out
+
+
 def _iso(ns: Any) -> str:
     return str(Time(int(ns)).iso("s"))
 
@@ -382,16 +397,17 @@ def write_site_report(
         for f in flows for g, s in zip(*usage[f], strict=True))))
 
     # figures
+    site_slugs = _unique_slugs([str(n) for n in plan.site_names])
+    flow_slugs = _unique_slugs([f"{a}-{b}" for a, b in names])
     site_figs: set[int] = set()
     for s in range(min(plan.n_sites, max_site_figures)):
-        slug = _slug(plan.site_names[s])
+        slug = site_slugs[s]
         report.figures.append(_rtt_figure(series, plan, summary, s, out / f"rtt-{slug}.png"))
         report.figures.append(_cdf_figure(series, plan, summary, s, out / f"rtt-cdf-{slug}.png"))
         site_figs.add(s)
     gateway_figs: dict[int, Path] = {}
     for f in list(flows)[:max_flow_figures]:
-        slug = f"{_slug(names[f][0])}-{_slug(names[f][1])}"
-        gateway_figs[f] = _gateway_figure(series, plan, f, out / f"gateways-{slug}.png")
+        gateway_figs[f] = _gateway_figure(series, plan, f, out / f"gateways-{flow_slugs[f]}.png")
         report.figures.append(gateway_figs[f])
     map_png = _map_figure(series, plan, out / "map.png")
     report.figures.append(map_png)
@@ -439,7 +455,7 @@ def write_site_report(
                   "[→ PoP] → destination", *plan.describe(), *model_notes])
     for s in range(plan.n_sites):
         page.heading(f"{plan.site_names[s]}")
-        slug = _slug(plan.site_names[s])
+        slug = site_slugs[s]
         if s in site_figs:
             page.figure(out / f"rtt-{slug}.png", "Round-trip time over time; outages shaded",
                         embed=embed)
