@@ -154,6 +154,9 @@ class NetworkMonitor:
         self.prev_sel: tuple[IntArray, IntArray] | None = None
         self.prev_path: list[str] | None = None
         self.prev_reachable: BoolArray | None = None
+        #: the topology of the last instant sampled (routes of flight-software messages)
+        self.topology: Any = None
+        self.topology_time: int | None = None
 
     # ---- describing ----------------------------------------------------------------------
     def describe(self) -> str:
@@ -196,6 +199,7 @@ class NetworkMonitor:
         gsl = self._selection(r, v, ground_up)
         failures = FailureMask(sat_down=~sat_alive, isl_down=isl_down, ground_down=~ground_up)
         topo = self.builder.build_links(isl, gsl, failures=failures)
+        self.topology, self.topology_time = topo, int(time_ns)
         n = len(self.elements)
         k = len(self.pairs)
         rtt = np.full(k, np.nan)
