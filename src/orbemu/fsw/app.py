@@ -112,22 +112,24 @@ class AppContext:
 
     Attributes: ``sat`` (satellite name), ``sat_index`` (its index in the run), ``app`` (the
     app's name), ``params`` (the scenario's ``params`` mapping), ``targets`` (target names, by
-    row), ``time_ns`` (the tick's time), ``tick`` (its number), ``step`` (the engine step).
+    row), ``restarts`` (how many times this app was restarted before this instance),
+    ``time_ns`` (the tick's time), ``tick`` (its number), ``step`` (the engine step).
 
     Runners subclass it: the state comes from a record of
     :data:`orbemu.fsw.bus.STATE_DTYPE` (``_rec``), outputs go to :meth:`_emit`.
     """
 
-    __slots__ = ("_cache", "_rec", "app", "params", "sat", "sat_index", "step", "targets",
-                 "tick", "time_ns")
+    __slots__ = ("_cache", "_rec", "app", "params", "restarts", "sat", "sat_index", "step",
+                 "targets", "tick", "time_ns")
 
     def __init__(self, sat: str, sat_index: int, app: str, params: Mapping[str, Any],
-                 targets: Sequence[str]) -> None:
+                 targets: Sequence[str], restarts: int = 0) -> None:
         self.sat = sat
         self.sat_index = int(sat_index)
         self.app = app
         self.params = dict(params)
         self.targets = tuple(targets)
+        self.restarts = int(restarts)
         self.time_ns = 0
         self.tick = 0
         self.step = 0

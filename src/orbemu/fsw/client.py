@@ -156,7 +156,7 @@ class BusClient:
         cfg = json.loads(pkt.data.decode())
         self.ctx = BusContext(self, sat=cfg["sat"], sat_index=cfg["sat_index"],
                               app=cfg.get("app", self.name), params=cfg.get("params", {}),
-                              targets=cfg.get("targets", []))
+                              targets=cfg.get("targets", []), restarts=cfg.get("restart", 0))
         self.ctx.time_ns = int(pkt.time_ns or 0)
         cpu0 = _cpu_ns()
         self.app.on_start(self.ctx)

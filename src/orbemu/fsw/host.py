@@ -308,6 +308,12 @@ class AppHost:
         self._step = 0
         self._done: list[_Slot] = []
         self.started = False
+        try:  # the endpoints open now: their addresses are known before the run starts
+            for slot in self.remote:
+                self._open_endpoint(slot)
+        except BaseException:
+            self.close()
+            raise
 
     # ---- describing ------------------------------------------------------------------------
     def describe(self) -> str:
@@ -350,7 +356,8 @@ class AppHost:
         self.started = True
         self._selector = selectors.DefaultSelector()
         for slot in self.remote:
-            self._open_endpoint(slot)
+            if slot.endpoint is None:
+                self._open_endpoint(slot)
         # processes first (they start in parallel), then connections, configs, on_starts
         for slot in self.remote:
             if slot.spec.runner == "process":
@@ -374,7 +381,8 @@ class AppHost:
         assert slot.cls is not None
         w = self.world
         ctx = _LocalContext(slot.ops, self._tm, slot.row, sat=slot.sat_name, sat_index=slot.sat,
-                            app=slot.label, params=slot.spec.params, targets=w.target_names)
+                            app=slot.label, params=slot.spec.params, targets=w.target_names,
+                            restarts=slot.restarts)
         ctx.time_ns = t
         slot.ctx = ctx
         try:
