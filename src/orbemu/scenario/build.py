@@ -168,6 +168,8 @@ def _apps(world: ResolvedScenario, fleet: FleetSetup | None) -> AppsSetup | None
                                 field=f"apps[{i}].{key}", fix=fix)
 
         sats = [int(x) for x in world.select_satellites(e.satellites)]
+        if e.satellites.strip() in ("all", "*"):  # every modelled satellite
+            sats = [x for x in sats if x in modelled]
         if not sats:
             fail(f"apps[{i}].satellites {e.satellites!r} selects no satellite", "satellites",
                  "Name satellites of the scenario (all, constellation:NAME, a name...)")
