@@ -53,7 +53,7 @@ def run(sc: Scenario) -> tuple[Any, Any, MemorySink]:
 def collect(start: str, hours: float) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels (cloudy?) of every image of a collection run."""
     TileCollector.tiles.clear()
-    emu, summary, _ = run(variant(start, hours, [
+    emu, _summary, _ = run(variant(start, hours, [
         {"app": "orbemu.fsw.examples:TileCollector", "satellites": "constellation:imager",
          "images": "app"}]))
     ids = sorted(TileCollector.tiles)
@@ -70,7 +70,7 @@ def compare(start: str, hours: float, weights: str) -> list[tuple[str, Any, Any]
                         ("baseline (brightness)", [filt]),
                         ("trained model", [{**filt, "params": {"weights": weights}}])):
         t = time.perf_counter()
-        emu, summary, sink = run(variant(start, hours, apps))
+        emu, summary, _sink = run(variant(start, hours, apps))
         rows.append((label, summary, emu))
         print(f"  {label}: {time.perf_counter() - t:.1f} s", flush=True)
     return rows

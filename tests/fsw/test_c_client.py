@@ -68,7 +68,7 @@ exec {binary} "$@"
     script.chmod(0o755)
     spec = AppSpec(sats=(0,), runner="process", command=(str(script), "{host}", "{port}"),
                    start_timeout_s=5.0)
-    sink, summary, _ = run_apps(setup, spec)
+    sink, _summary, _ = run_apps(setup, spec)
     fault = events(sink, "app_fault")
     assert fault[0]["detail"]["cause"] == "start" and fault[0]["detail"]["exit_code"] == 5
     # it failed before the first tick: restarted for it, nothing missed

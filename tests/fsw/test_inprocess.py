@@ -30,7 +30,7 @@ def test_ticks_follow_the_app_rate_whatever_the_step():
 
 def test_a_step_finer_than_the_tick_period_runs_ticks_in_some_steps_only():
     setup = world(minutes=0.5, step_s=0.25)
-    sink, summary, _ = run_apps(setup, AppSpec(Recorder, sats=(0,)))
+    sink, _summary, _ = run_apps(setup, AppSpec(Recorder, sats=(0,)))
     assert [t for t, _ in points(sink, "tick")] == [START + j * S for j in range(30)]
     # 4 Hz app, 1 s steps: four ticks per step
     sink, _, _ = run_apps(world(minutes=0.5, step_s=1), AppSpec(Fast, sats=(0,)))
@@ -166,7 +166,7 @@ def test_state_is_not_available_in_on_start():
 
 def test_geodetic_state_is_consistent():
     setup = world(minutes=0.2, step_s=1)
-    sink, _, emu = run_apps(setup, AppSpec(Recorder, sats=(7,)))
+    sink, _, _emu = run_apps(setup, AppSpec(Recorder, sats=(7,)))
     t, lat = points(sink, "lat_deg")[4]
     r = propagate(setup.elements.select([7]), Time(np.int64(t)), frame="ITRF").position_m
     assert lat == pytest.approx(np.degrees(itrf_to_geodetic(r.reshape(-1, 3))[0][0]),

@@ -57,7 +57,7 @@ def held_out(weights):
 
 
 def test_the_trained_filter_beats_the_baseline_on_a_held_out_window(held_out):
-    (_, base, base_sink), (_, trained, trained_sink) = held_out
+    (_, _base, base_sink), (_, trained, trained_sink) = held_out
     b = payload_summary(base_sink.tables["events"])
     t = payload_summary(trained_sink.tables["events"])
     assert b.images == t.images > 80  # the same captures: filtering does not change them

@@ -444,9 +444,9 @@ class Emulation:
         assert self.apps is not None
         c = self.recorder.counters
         if out.telemetry:
-            t, sat, key, value = zip(*out.telemetry, strict=True)
-            self.sink.write_points(np.array(t, np.int64), np.array(sat, np.int64), list(key),
-                                   np.array(value, np.float64))
+            times, sats, keys, values = zip(*out.telemetry, strict=True)
+            self.sink.write_points(np.array(times, np.int64), np.array(sats, np.int64),
+                                   list(keys), np.array(values, np.float64))
             c["app_telemetry_points"] += len(out.telemetry)
         if requests:
             for t, row, kind, a, b in out.requests:
@@ -644,7 +644,7 @@ class Emulation:
             traffic = self.contacts.segment(a, b, self.state.alive, st_up)
             contact_s = np.minimum(traffic.contact_s, dt_s)
             queued_payload = 8.0 * self.contacts.down.queued_bytes[:, -1]
-            held = 0.0
+            held: FloatArray | float = 0.0
             if self.apps is not None:
                 # apps may queue payload in any class; images awaiting a decision stay put
                 queued_payload = 8.0 * self.contacts.down.queued_bytes.sum(axis=1)

@@ -162,23 +162,23 @@ class AppContext:
 
     @property
     def orbit(self) -> Orbit:
-        return self.latest(Orbit)  # type: ignore[no-any-return]
+        return self.latest(Orbit)
 
     @property
     def attitude(self) -> Attitude:
-        return self.latest(Attitude)  # type: ignore[no-any-return]
+        return self.latest(Attitude)
 
     @property
     def sun(self) -> Sun:
-        return self.latest(Sun)  # type: ignore[no-any-return]
+        return self.latest(Sun)
 
     @property
     def power(self) -> Power:
-        return self.latest(Power)  # type: ignore[no-any-return]
+        return self.latest(Power)
 
     @property
     def storage(self) -> Storage:
-        return self.latest(Storage)  # type: ignore[no-any-return]
+        return self.latest(Storage)
 
     # ---- outputs ----------------------------------------------------------------------------
     def _emit(self, op: tuple[Any, ...]) -> None:  # pragma: no cover - runners override
@@ -316,4 +316,4 @@ def load_app_class(spec: Any, *, base_dir: str | Path | None = None) -> type[App
     if not (isinstance(cls, type) and issubclass(cls, App)):
         raise InputError(f"{spec!r} is not a subclass of orbemu.fsw.App", field="app",
                          fix="Derive the app class from orbemu.fsw.App")
-    return cls  # type: ignore[no-any-return]
+    return cls

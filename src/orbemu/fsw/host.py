@@ -63,7 +63,6 @@ from orbemu.fsw import messages as m
 from orbemu.fsw.app import App, AppContext, load_app_class
 from orbemu.fsw.bus import (
     START_STEP,
-    STATE_DTYPE,
     STOP_STEP,
     app_tm_bytes,
     decode_op,
@@ -624,7 +623,6 @@ class AppHost:
         for slot, ticks in launches:
             self._launch(slot, ticks, k, t0, t1, snap, events)
         # 2. in-process apps, tick by tick
-        tm = self._tm
         thread_ns = time.thread_time_ns
         for p, ticks in ticks_by_period.items():
             group = [s for s in self.local if s.period_ns == p and s.status != FAILED]

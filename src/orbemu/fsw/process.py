@@ -173,8 +173,8 @@ class Endpoint:
     def take(self, app: str, timeout_s: float, hello_timeout_s: float = 10.0) -> Link | None:
         """The next connection introducing itself as ``app`` (or as anything when ``app`` is
         empty), waiting up to ``timeout_s``; other apps' connections wait for their slot."""
-        for i, link in enumerate(self.waiting):
-            if not app or link.hello is not None and link.hello["app"] == app:
+        for i, known in enumerate(self.waiting):
+            if not app or (known.hello is not None and known.hello["app"] == app):
                 return self.waiting.pop(i)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -230,7 +230,7 @@ def spawn_app(*, app: str, command: Sequence[str], host: str, port: int, sat: st
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMBA_NUM_THREADS"):
         env[var] = "1"
-    paths = [p for p in sys.path if p]
+    paths = [p or os.getcwd() for p in sys.path]  # "" is the working directory
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:

@@ -163,7 +163,8 @@ def _apps(world: ResolvedScenario, fleet: FleetSetup | None) -> AppsSetup | None
     for i, e in enumerate(section.entries):
         path = ("apps", "entries", i)
 
-        def fail(message: str, key: str, fix: str, path: tuple[object, ...] = path) -> None:
+        def fail(message: str, key: str, fix: str, path: tuple[object, ...] = path,
+                 i: int = i) -> None:
             raise ScenarioError(message, source=sc.source_path, line=sc.line_of((*path, key)),
                                 field=f"apps[{i}].{key}", fix=fix)
 

@@ -785,8 +785,9 @@ class AppEntry(ScenarioModel):
     ``app``: ``module:Class`` or ``path/to/file.py:Class`` (relative to the scenario file);
     ``command``: any other program speaking the bus protocol (``{host}``, ``{port}``, ``{sat}``
     are replaced). ``satellites``: a selector as in ``schedules`` (``all`` — every modelled
-    satellite —, ``constellation:NAME``, ``class:NAME``, a name...), modelled satellites only. ``runner``:
-    ``inprocess``, ``process`` or ``bus`` (the engine waits for a program to connect);
+    satellite —, ``constellation:NAME``, ``class:NAME``, a name...), modelled satellites only.
+    ``runner``: ``inprocess``, ``process`` or ``bus`` (the engine waits for a program to
+    connect);
     ``hil: true`` — hardware in the loop (runner ``bus``, the run paced in real time).
     ``images``: ``auto`` or ``app`` (the apps decide which images go down).
     """
