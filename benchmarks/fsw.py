@@ -165,9 +165,11 @@ def main() -> None:
         print(f"     {(t_ns - START) / 1e9:5.1f} s  {kind:<12} {info}")
     print(f"     telemetry published before the crash kept: {pts}; 'alive' points: "
           f"{alive[0][0]} of 60 ticks")
-    slow = int(np.argmax(steps))
-    print(f"     wall time of a step: median {1e3 * np.median(steps):.1f} ms; the step that "
-          f"restarted it (step {slow}): {1e3 * steps[slow]:.0f} ms")
+    steps = steps[1:]  # the first includes the start of the 100 processes
+    slow = int(np.argmax(steps)) + 1
+    print(f"     wall time of a step: median {1e3 * np.median(steps):.1f} ms; the slowest "
+          f"(step {slow}, the restart: a new process, connected, on_start): "
+          f"{1e3 * steps[slow - 1]:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -444,7 +444,7 @@ class Emulation:
         assert self.apps is not None
         c = self.recorder.counters
         if out.telemetry:
-            times, sats, keys, values = zip(*out.telemetry, strict=True)
+            times, sats, keys, values, _rows = zip(*out.telemetry, strict=True)
             self.sink.write_points(np.array(times, np.int64), np.array(sats, np.int64),
                                    list(keys), np.array(values, np.float64))
             c["app_telemetry_points"] += len(out.telemetry)

@@ -60,8 +60,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
 from orbemu.errors import InputError, UsageError
 from orbemu.fsw.messages import (
     MODE_NAMES,
@@ -148,13 +146,17 @@ class AppContext:
     def latest(self, kind: type) -> Any:
         """The latest state message of type ``kind`` (:class:`Tick`, :class:`Orbit`,
         :class:`Attitude`, :class:`Sun`, :class:`Power`, :class:`Storage`)."""
-        got = self._cache.get(kind)
+        cache = self._cache
+        got = cache.get(kind)
         if got is None:
-            rec = self._record()
-            if rec is None:
-                raise UsageError("no state yet: the satellite's state is known from the first "
-                                 "tick on (not in on_start)")
-            got = self._cache[kind] = _build(kind, rec, self.time_ns, self.tick, self.step)
+            values = cache.get(tuple)
+            if values is None:
+                rec = self._record()
+                if rec is None:
+                    raise UsageError("no state yet: the satellite's state is known from the "
+                                     "first tick on (not in on_start)")
+                values = cache[tuple] = rec.item()  # one conversion for every message type
+            got = cache[kind] = _build(kind, values, self.time_ns, self.tick, self.step)
         return got
 
     def _record(self) -> Any:
@@ -247,30 +249,27 @@ def _priority(priority: int) -> int:
 
 
 def _vec(x: Any) -> tuple[float, float, float]:
-    a, b, c = np.asarray(x, np.float64).tolist()
+    a, b, c = x.tolist()
     return (a, b, c)
 
 
-def _build(kind: type, rec: Any, time_ns: int, tick: int, step: int) -> Any:
-    """A state message from a state record (:data:`orbemu.fsw.bus.STATE_DTYPE`)."""
+def _build(kind: type, v: tuple[Any, ...], time_ns: int, tick: int, step: int) -> Any:
+    """A state message from a state record's values (``record.item()``, the fields of
+    :data:`orbemu.fsw.bus.STATE_DTYPE` in order)."""
     if kind is Orbit:
-        return Orbit(time_ns, _vec(rec["r_itrf_m"]), _vec(rec["v_itrf_m_s"]),
-                     float(rec["lat_deg"]), float(rec["lon_deg"]), float(rec["alt_m"]))
-    flags = int(rec["flags"])
+        return Orbit(time_ns, _vec(v[1]), _vec(v[2]), float(v[3]), float(v[4]), float(v[5]))
+    flags = int(v[9])
     if kind is Power:
-        return Power(time_ns, float(rec["soc"]), float(rec["battery_wh"]),
-                     float(rec["power_in_w"]), float(rec["power_out_w"]),
+        return Power(time_ns, float(v[11]), float(v[12]), float(v[13]), float(v[14]),
                      bool(flags & FLAG_SAFE))
     if kind is Sun:
-        return Sun(time_ns, _vec(rec["sun_itrf"]), float(rec["illuminated_fraction"]),
-                   bool(flags & FLAG_ECLIPSE))
+        return Sun(time_ns, _vec(v[6]), float(v[7]), bool(flags & FLAG_ECLIPSE))
     if kind is Attitude:
-        mode = int(rec["mode"])
+        mode = int(v[8])
         return Attitude(time_ns, MODE_NAMES[mode] if mode < len(MODE_NAMES) else "unknown",
-                        bool(flags & FLAG_SLEWING), int(rec["target"]))
+                        bool(flags & FLAG_SLEWING), int(v[10]))
     if kind is Storage:
-        return Storage(time_ns, float(rec["storage_used_bits"]),
-                       float(rec["storage_capacity_bits"]))
+        return Storage(time_ns, float(v[15]), float(v[16]))
     if kind is Tick:
         return Tick(time_ns, tick, step)
     raise UsageError(f"{getattr(kind, '__name__', kind)} is not a state message type; "
