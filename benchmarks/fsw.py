@@ -114,7 +114,7 @@ def main() -> None:
     report("baseline: the engine, no apps", sim, base)
     beat = AppsSetup((AppSpec("orbemu.fsw.examples:Heartbeat", sats=tuple(range(n)),
                               params={"state_every": 10}),))
-    build, run, summary, _ = timed_run(setup, beat)
+    _, run, summary, _ = timed_run(setup, beat)
     ticks = summary.fsw["ticks"]
     report(f"{n:,} Heartbeat apps in process", sim, run,
            f"  ({ticks:,} ticks, {(run - base) / ticks * 1e6:.1f} µs a tick over the engine;"

@@ -74,3 +74,15 @@ exec {binary} "$@"
     # it failed before the first tick: restarted for it, nothing missed
     assert [e["time_ns"] for e in events(sink, "app_restart")] == [START]
     assert [v for _, v in points(sink, "c.tick")] == [float(j) for j in range(6)]
+
+
+def test_the_raw_python_client_speaks_the_protocol_too():
+    script = C_CLIENT.parent / "bus_client.py"
+    setup = world(minutes=0.25, step_s=1)
+    spec = AppSpec(sats=(3,), runner="process",
+                   command=(sys.executable, str(script), "{host}", "{port}", "--name", "raw"))
+    sink, summary, _ = run_apps(setup, spec)
+    assert summary.fsw["faults"] == 0 and summary.fsw["ticks"] == 15
+    assert [t for t, _ in points(sink, "bench.soc", 3)] == [START + j * S for j in range(15)]
+    local, _, _ = run_apps(setup, AppSpec(Recorder, sats=(3,), cpu_budget_ms=10.0))
+    assert points(sink, "bench.lat_deg", 3) == points(local, "lat_deg", 3)

@@ -171,3 +171,24 @@ def test_geodetic_state_is_consistent():
     r = propagate(setup.elements.select([7]), Time(np.int64(t)), frame="ITRF").position_m
     assert lat == pytest.approx(np.degrees(itrf_to_geodetic(r.reshape(-1, 3))[0][0]),
                                 abs=1e-6)
+
+
+def test_a_run_with_apps_resumes_from_a_checkpoint_and_the_apps_start_again():
+    from dataclasses import replace
+
+    from orbemu.engine.config import RecordSetup
+    setup = replace(world(minutes=3, step_s=10), records=RecordSetup(
+        housekeeping_every_ns=60 * S, checkpoint_every_ns=60 * S),
+        apps=AppsSetup((AppSpec(Recorder, sats=(0, 1)),)))
+    sink = MemorySink()
+    Emulation(setup, sink).run(until_step=9)   # the checkpoint at 60 s is behind it
+    emu = Emulation.resume(setup, sink)
+    summary = emu.run()
+    assert summary.status == "completed"
+    starts = [e["time_ns"] for e in events(sink, "app_start")]
+    assert starts == [START, START, START + 60 * S, START + 60 * S]
+    # every tick recorded once: the part after the checkpoint was dropped and written again
+    for sat in (0, 1):
+        assert [t for t, _ in points(sink, "tick", sat)] == [START + j * S for j in range(180)]
+    # the restarted apps say so (`started` is published in on_start)
+    assert [t for t, _ in points(sink, "started", 0)] == [START, START + 60 * S]

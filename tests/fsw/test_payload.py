@@ -91,3 +91,23 @@ def test_discarded_images_free_storage_and_kept_ones_go_down_with_their_latency(
     # nothing discarded was downlinked
     assert all(r.delivered_ns is None for r in recs if r.decision == "discard")
     assert summary.fsw["images"] == len(recs)
+
+
+def test_payload_summary_reads_stored_events():
+    import json
+    rows = [
+        {"kind": "image_decision", "detail": json.dumps(
+            {"image_id": 1, "bits": 8e9, "decision": "discard", "cloud_fraction": 0.9})},
+        {"kind": "image_decision", "detail": json.dumps(
+            {"image_id": 2, "bits": 8e9, "decision": "downlink", "cloud_fraction": 0.1})},
+        {"kind": "image_decision", "detail": json.dumps(
+            {"image_id": 3, "bits": 8e9, "decision": "downlink", "cloud_fraction": 0.5})},
+        {"kind": "image_delivered", "detail": json.dumps({"image_id": 2, "latency_s": 600.0})},
+        {"kind": "aos", "detail": None},
+    ]
+    p = payload_summary(rows)
+    assert (p.images, p.downlinked, p.discarded, p.delivered) == (3, 2, 1, 1)
+    assert p.volume_saved == pytest.approx(1 / 3)
+    assert (p.scores.tp, p.scores.fp, p.scores.fn, p.scores.tn) == (1, 0, 1, 1)
+    assert p.latency_p50_s == 600.0 and p.useful_delivered == 1
+    assert dict(p.table())["data volume saved"].startswith("33.3 %")
