@@ -423,9 +423,13 @@ class AppHost:
         spec = slot.spec
         name = slot.label if (spec.app or spec.name) else ""
         timeout = spec.start_timeout_s
-        link = slot.endpoint.take(name, timeout, hello_timeout_s=timeout)
+        proc = slot.proc
+        alive = (lambda: proc.poll() is None) if proc is not None else None
+        link = slot.endpoint.take(name, timeout, hello_timeout_s=timeout, alive=alive)
         if link is None:
-            reason = ({"reason": f"no connection within {timeout:g} s"}
+            gone = proc is not None and proc.poll() is not None
+            reason = ({"reason": "the program ended before connecting" if gone else
+                       f"no connection within {timeout:g} s"}
                       | (exit_reason(slot.proc, slot.log_path, 0.1) if slot.proc else {}))
             kill(slot.proc)
             self._fail(slot, t, "start", reason, events)

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -170,21 +170,25 @@ class Endpoint:
             return None
         return link
 
-    def take(self, app: str, timeout_s: float, hello_timeout_s: float = 10.0) -> Link | None:
+    def take(self, app: str, timeout_s: float, hello_timeout_s: float = 10.0,
+             alive: Callable[[], bool] | None = None) -> Link | None:
         """The next connection introducing itself as ``app`` (or as anything when ``app`` is
-        empty), waiting up to ``timeout_s``; other apps' connections wait for their slot."""
+        empty), waiting up to ``timeout_s`` (and no longer once ``alive()`` says the program
+        that should connect has ended); other apps' connections wait for their slot."""
         for i, known in enumerate(self.waiting):
             if not app or (known.hello is not None and known.hello["app"] == app):
                 return self.waiting.pop(i)
         deadline = time.monotonic() + timeout_s
         while True:
-            link = self.accept(max(deadline - time.monotonic(), 0.0), hello_timeout_s)
+            wait = max(deadline - time.monotonic(), 0.0)
+            link = self.accept(min(wait, 0.1) if alive is not None else wait, hello_timeout_s)
             if link is not None:
                 assert link.hello is not None
                 if not app or link.hello["app"] == app:
                     return link
                 self.waiting.append(link)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (alive is not None and not alive()
+                                                and link is None):
                 return None
 
     def close(self) -> None:
