@@ -633,7 +633,7 @@ class AppHost:
         # 2. in-process apps, tick by tick (the per-app path: keep it lean)
         thread_ns = time.thread_time_ns
         scale = self.setup.cpu_scale
-        cpu_by_row = [0] * self.m  # CPU (or reserved budget) per fleet row, ns
+        cpu_by_row = [0.0] * self.m  # CPU (or reserved budget) per fleet row, ns
         for p, ticks in ticks_by_period.items():
             group = [s for s in self.local if s.period_ns == p and s.status != FAILED]
             if not group or not ticks:
