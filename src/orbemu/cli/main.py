@@ -15,6 +15,13 @@ Commands and their output columns are a contract other tools script against:
 - ``orbemu demo`` — the passes/ephemeris tour (what ``make demo`` ran before ``orbemu run``);
 - ``orbemu latency ELEMENTS --stations ... --pair A:B`` — RTT, hops and path between stations over
   time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``.
+- ``orbemu site --site NAME:LAT,LON --destination REGION --out DIR`` — remote-site connectivity
+  to cloud regions: an HTML report with PNG figures and CSV tables (:mod:`orbemu.cli.site`);
+- ``orbemu scenario list | show NAME | check FILE`` — built-in scenarios and validation
+  (:mod:`orbemu.cli.scenario`);
+- ``orbemu query RUN "SQL"`` and ``orbemu export RUN TABLE_OR_SQL OUT`` — a run's records,
+  read-only (:mod:`orbemu.cli.query`);
+- ``orbemu report RUN`` — the run's HTML report (:mod:`orbemu.cli.report`).
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -785,6 +792,10 @@ def run_cmd(
 # ---- latency (its own module; registers itself on `app`) -----------------------------------------
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
+from orbemu.cli import query as _query  # noqa: E402, F401
+from orbemu.cli import report as _report  # noqa: E402, F401
+from orbemu.cli import scenario as _scenario  # noqa: E402, F401
+from orbemu.cli import site as _site  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 

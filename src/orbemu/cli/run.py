@@ -146,7 +146,7 @@ def run_command(scenario: str | None, *, until: str | None, speed: str | None,
         emu = resume_emulation(resume)
         run_dir = resume
     else:
-        sc = load_scenario(scenario or DEFAULT)
+        sc: Any = load_scenario(scenario or DEFAULT)
         sc = with_overrides(sc, duration=until, clock=speed, seed=seed, faults=tuple(faults))
         run_dir = _run_dir(out_dir, sc.outputs.dir, sc.name)
         info(f"scenario {sc.name}: {sc.run.n_steps:,} steps of "
@@ -184,3 +184,26 @@ def run_command(scenario: str | None, *, until: str | None, speed: str | None,
                        f"orbemu run --resume {run_dir}"))
         raise
     out.print(summary_table(summary, run_dir))
+    if _wants_report(sc if resume is None else None, emu):
+        from orbemu.report.run_report import write_run_report
+
+        clock = time.perf_counter()
+        page = write_run_report(run_dir)
+        out.print(f"report: {page} ({time.perf_counter() - clock:.1f} s)", markup=False)
+
+
+def _wants_report(sc: Any, emu: Any) -> bool:
+    """The scenario's ``outputs.report`` (a resumed run: the scenario text it was started
+    with)."""
+    if sc is not None:
+        return bool(sc.outputs.report)
+    text = getattr(getattr(emu, "setup", None), "scenario_text", "")
+    if not text:
+        return True
+    try:
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+        return bool((data.get("outputs") or {}).get("report", True))
+    except Exception:  # the report is a convenience: never fail a finished run over it
+        return True
