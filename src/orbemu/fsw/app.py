@@ -27,8 +27,11 @@ its :class:`AppContext`::
 **Ticks.** An app ticks at ``rate_hz`` on the engine's clock: at ``start + j / rate_hz`` for
 ``j = 0, 1, ...`` (integer nanoseconds), whatever the engine's step. In the step ``[t0, t1)`` the
 engine runs every tick with ``t0 ≤ t < t1`` (none when the step is finer than the tick period
-and no tick falls in it; several, in time order, when it is coarser). ``ctx.time_ns`` is the
-tick's time; event messages whose time is at or before it are handed to ``on_message`` first.
+and no tick falls in it; several, in time order, when it is coarser), before the step's physics.
+``ctx.time_ns`` is the tick's time; the state it sees is the satellite's at ``t0`` (position and
+Sun at the tick). Event messages whose time is at or before the tick are handed to
+``on_message`` first; those that happen during a step (an image taken, a telecommand arriving)
+reach the app at its first tick of a later step.
 
 **Outputs** and when they act:
 

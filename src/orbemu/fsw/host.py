@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from orbemu.errors import UsageError
 from orbemu.fsw import messages as m
 from orbemu.fsw.app import App, AppContext, load_app_class
 from orbemu.fsw.bus import (
@@ -263,10 +264,12 @@ class AppHost:
         self.slots: list[_Slot] = []
         self._tm: list[tuple[int, int, str, float, int]] = []
         for si, spec in enumerate(setup.apps):
-            cls = load_app_class(spec.app, base_dir=base_dir) if spec.app else None
+            # out of process, the app's own process imports it (the engine learns its rate,
+            # budget and subscriptions from its hello)
+            cls = (load_app_class(spec.app, base_dir=base_dir)
+                   if spec.app and spec.runner == "inprocess" else None)
             for k, sat in enumerate(spec.sats):
                 if sat not in row_of:
-                    from orbemu.errors import UsageError
                     raise UsageError(f"app {spec.label!r} is given satellite "
                                      f"{world.names[sat]} which is not modelled (apps run on "
                                      "satellites with a spacecraft class)")
@@ -964,13 +967,13 @@ class AppHost:
 
     # ---- what happened to the satellites -------------------------------------------------------
     def on_captures(self, rows: IntArray, targets: IntArray, time_ns: int, bits: FloatArray,
-                    alt_m: FloatArray) -> list[EventTuple]:
+                    alt_m: FloatArray) -> None:
         """Images taken at ``time_ns`` by fleet ``rows`` of ``targets``; rows whose apps
         subscribe to images get them with a preview tile (module notes)."""
         rows = np.asarray(rows, np.int64)
         want = self.image_subs[rows] | self.managed[rows]
         if not want.any():
-            return []
+            return
         w = self.world
         sel = np.flatnonzero(want)
         r, tg = rows[sel], np.asarray(targets, np.int64)[sel]
@@ -1002,7 +1005,6 @@ class AppHost:
             for slot in self.slots:
                 if slot.row == row and m.Image in slot.event_subs and slot.status != FAILED:
                     self._post(slot, msg)
-        return []
 
     def on_uplink(self, row: int, time_ns: int, sent_ns: int, command: str,
                   args: dict[str, Any]) -> None:
