@@ -69,6 +69,10 @@ class CrashAt(App):
                     time.sleep(0.05)
             if how == "memory":
                 self.hog = bytearray(4 * 2**30)  # beyond the address-space limit
+            if how == "rss":
+                self.hog = b"\x01" * (300 * 2**20)  # touched: resident
+        if ctx.params.get("slow_s"):
+            time.sleep(float(ctx.params["slow_s"]))
 
 
 class Burner(App):

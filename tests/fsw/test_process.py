@@ -86,6 +86,17 @@ def test_memory_beyond_the_limit_is_a_fault():
     assert events(sink, "app_restart")
 
 
+def test_a_resident_set_beyond_the_watch_is_killed():
+    setup = world(minutes=5 / 60, step_s=1)  # 5 ticks of 0.4 s wall: the watch looks on
+    sink, _, _ = run_apps(setup, AppSpec("tests.fsw.apps:CrashAt", sats=(1,),
+                                         runner="process",
+                                         limits=ProcessLimits(memory_mb=None, rss_mb=200.0),
+                                         params={"at": 1, "how": "rss", "slow_s": 0.4}))
+    fault = events(sink, "app_fault")
+    assert [f["detail"]["cause"] for f in fault] == ["memory"]
+    assert fault[0]["detail"]["rss_mb"] > 200.0 == fault[0]["detail"]["limit_mb"]
+
+
 def test_restarts_are_capped_and_backed_off():
     setup = world(minutes=0.25, step_s=1)
     policy = RestartPolicy(max_restarts=2, backoff_s=2.0, backoff_factor=2.0)
