@@ -124,3 +124,27 @@ def test_an_app_process_that_never_connects_is_a_start_fault():
     assert fault[0]["detail"]["cause"] == "start"
     assert events(sink, "app_failed")
     assert summary.status == "completed"
+
+
+def test_images_with_their_tiles_reach_an_app_process_as_they_reach_one_in_process():
+    from orbemu.engine import MemorySink
+    from orbemu.scenario import load_scenario, resolve_scenario
+    from orbemu.scenario.build import build_emulation
+    from orbemu.scenario.model import Scenario
+
+    def run(runner):
+        data = load_scenario("eo-cloud-filter").model_dump(mode="json", by_alias=True)
+        data["run"]["duration"] = "20m"
+        data["apps"] = [{"app": "tests.fsw.apps:ImageKeeper", "satellites": "IMAGER-P0*",
+                         "runner": runner, "images": "app"}]
+        sink = MemorySink()
+        emu = build_emulation(resolve_scenario(Scenario.model_validate(data)), sink)
+        return emu.run(), sink
+
+    (local, lsink), (remote, rsink) = run("inprocess"), run("process")
+    means = sorted((r["time_ns"], r["sat"], r["value"]) for r in lsink.tables["telemetry"]
+                   if r["key"] == "tile_mean")
+    assert len(means) >= 5
+    assert means == sorted((r["time_ns"], r["sat"], r["value"])
+                           for r in rsink.tables["telemetry"] if r["key"] == "tile_mean")
+    assert local.fsw["images_decided"] == remote.fsw["images_decided"] == len(means)

@@ -32,6 +32,9 @@ from orbemu.fsw.config import ProcessLimits
 
 __all__ = ["Endpoint", "Link", "exit_reason", "rss_mb", "spawn_app"]
 
+#: Seconds a send to an app may block (its receive buffer full) before the link counts as lost.
+SEND_TIMEOUT_S = 30.0
+
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[2])  # the folder holding orbemu/
 
 # The child's first lines: an `orbemu` package object whose submodules load from the installed
@@ -85,7 +88,7 @@ class Link:
         """Packets that arrived (after the socket was found readable); None at end of stream."""
         try:
             data = self.sock.recv(1 << 18)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, TimeoutError):
             return []
         except OSError:
             data = b""
@@ -119,8 +122,9 @@ class Link:
                         self.hello = decode_hello(pkt)
                     # anything before the hello is ignored (a client must start with it)
         finally:
-            self.sock.settimeout(None)
-            self.sock.setblocking(False)
+            # reads follow a select (data is there); a send that cannot complete within this
+            # time means the app stopped reading: the connection counts as lost
+            self.sock.settimeout(SEND_TIMEOUT_S)
         return self.hello
 
     def close(self) -> None:
