@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Pure layers are type-checked strictly enough to catch unit and shape slips.
 MYPY_PATHS := src/orbemu/time.py src/orbemu/units.py src/orbemu/constants.py \
               src/orbemu/errors.py src/orbemu/orbits src/orbemu/links src/orbemu/network \
-              src/orbemu/spacecraft src/orbemu/engine src/orbemu/ground src/orbemu/api
+              src/orbemu/spacecraft src/orbemu/engine src/orbemu/ground src/orbemu/api src/orbemu/fsw
 
 .PHONY: demo test lint typecheck clean bench serve
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -209,3 +211,15 @@ def test_state_stays_in_bounds(case) -> None:  # type: ignore[no-untyped-def]
             assert np.isfinite(r[i]).all()
         assert np.all(state.attitude.mode[state.power.safe_mode & was_safe]
                       == AttitudeMode.SAFE)
+
+
+def test_release_storage_deletes_bits_and_stops_at_empty():
+    from orbemu.spacecraft.fleet import release_storage
+    from orbemu.spacecraft.storage import StorageState
+
+    params = FleetParams.from_classes(SpacecraftClass(), 3)
+    state = FleetState.initial(params, 0)
+    state = replace(state, storage=StorageState.initial(params.storage, [1e9, 2e9, 0.0]))
+    out = release_storage(state, [0, 1, 1, 2], [4e8, 5e8, 5e8, 1.0])
+    assert out.storage.used_bits.tolist() == [6e8, 1e9, 0.0]
+    assert state.storage.used_bits.tolist() == [1e9, 2e9, 0.0]  # pure

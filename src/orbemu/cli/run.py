@@ -114,6 +114,15 @@ def summary_table(summary: Any, run_dir: Path) -> Table:
     kinds = sorted(summary.events_by_kind.items(), key=lambda kv: (-kv[1], kv[0]))
     t.add_row("events", ", ".join(f"{k} {v:,}" for k, v in kinds) or "none")
     t.add_row("faults", f"{summary.faults}")
+    fsw = getattr(summary, "fsw", None)
+    if fsw:
+        t.add_row("flight software",
+                  f"{fsw['apps']:,} apps: {fsw['ticks']:,} ticks, {fsw['cpu_s']:,.2f} s CPU, "
+                  f"{fsw['overruns']:,} overruns, {fsw['faults']} faults, "
+                  f"{fsw['restarts']} restarts; {fsw['messages_sent']:,} messages sent")
+        if fsw.get("payload") is not None:
+            for label, value in fsw["payload"].table():
+                t.add_row(f"  {label}", value)
     if summary.network:
         t.add_row("network", summary.network)
     t.add_row("run folder", f"{run_dir}  (telemetry.sqlite)")

@@ -37,6 +37,13 @@ APID     name              type  class  user data
 0x7FF    ``idle``          TM    3      idle packet (no secondary header), fill
 =======  ================  ====  =====  ==========================================================
 
+Flight software (:mod:`orbemu.fsw`) adds the APIDs of its apps on the space link — ``app-tm``
+(0x030, TM, class 1: telemetry points an app published), ``app-file`` (0x021, TM, class 2: files
+an app downlinks), ``tc-app`` (0x130, TC, class 0: a message from the ground to an app) — and
+those of the *bus* between the engine and out-of-process apps or hardware (0x600–0x61F, never on
+the space link; TC = engine → app, TM = app → engine). Their layouts are in
+``docs/bus-protocol.md`` and :mod:`orbemu.fsw.bus`.
+
 "class" is the queue priority class (0 first; see :mod:`orbemu.comms.queues`).
 
 Housekeeping packet (APID 0x010, 64 bytes, all big-endian)
@@ -134,6 +141,23 @@ APIDS: dict[int, ApidInfo] = {a.apid: a for a in (
     ApidInfo(0x110, "tc-payload", PacketKind.TC, 0, "payload tasking"),
     ApidInfo(0x120, "tc-data", PacketKind.TC, 0, "onboard data management"),
     ApidInfo(0x7FF, "idle", PacketKind.TM, 3, "idle packet"),
+    # flight-software apps on the space link (orbemu.fsw)
+    ApidInfo(0x021, "app-file", PacketKind.TM, 2, "a file an onboard app downlinks"),
+    ApidInfo(0x030, "app-tm", PacketKind.TM, 1, "telemetry points of onboard apps"),
+    ApidInfo(0x130, "tc-app", PacketKind.TC, 0, "a message from the ground to onboard apps"),
+    # the bus between the engine and out-of-process apps or hardware (docs/bus-protocol.md)
+    ApidInfo(0x600, "bus-hello", PacketKind.TM, 0, "bus: an app introduces itself"),
+    ApidInfo(0x601, "bus-config", PacketKind.TC, 0, "bus: the app's configuration"),
+    ApidInfo(0x602, "bus-time", PacketKind.TC, 0, "bus: step announce (run these ticks)"),
+    ApidInfo(0x603, "bus-state", PacketKind.TC, 0, "bus: the satellite's state"),
+    ApidInfo(0x604, "bus-deliver", PacketKind.TC, 0, "bus: a message delivered to the app"),
+    ApidInfo(0x605, "bus-stop", PacketKind.TC, 0, "bus: the app is stopped"),
+    ApidInfo(0x610, "bus-step-done", PacketKind.TM, 0, "bus: the app finished the step"),
+    ApidInfo(0x611, "bus-telemetry", PacketKind.TM, 0, "bus: telemetry points"),
+    ApidInfo(0x612, "bus-request", PacketKind.TM, 0, "bus: a mode/capture/image request"),
+    ApidInfo(0x613, "bus-file", PacketKind.TM, 0, "bus: a file to downlink"),
+    ApidInfo(0x614, "bus-send", PacketKind.TM, 0, "bus: a message to another satellite"),
+    ApidInfo(0x615, "bus-event", PacketKind.TM, 0, "bus: an event"),
 )}
 _BY_NAME = {a.name: a for a in APIDS.values()}
 IDLE_APID = 0x7FF

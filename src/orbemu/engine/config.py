@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from orbemu.engine.faults import FaultSpec
 from orbemu.errors import UsageError
+from orbemu.fsw.config import AppsSetup
 from orbemu.links.isl import IslPlan
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ground_nodes import GroundNodes
@@ -41,7 +42,8 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 
 #: Commands the engine executes (``CommandSpec.command``).
-COMMANDS = ("set_mode", "capture", "downlink", "reboot", "safe_mode", "set_param")
+COMMANDS = ("set_mode", "capture", "downlink", "reboot", "safe_mode", "set_param",
+            "app_message")
 
 
 def _ints(values: npt.ArrayLike, name: str) -> IntArray:
@@ -169,7 +171,9 @@ class CommandSpec:
     command: one of :data:`COMMANDS`. args: ``set_mode`` — ``attitude`` (nadir, sun, target)
     and/or ``mode`` (idle: payload off; imaging: payload on and capturing; downlink; safe);
     ``capture`` — ``target`` (a target index); ``reboot`` — ``duration_s``; ``set_param`` —
-    ``path`` (``network.gsl.min_elevation_deg``) and ``value``. target: the name in records.
+    ``path`` (``network.gsl.min_elevation_deg``) and ``value``; ``app_message`` — ``text``
+    (delivered to the satellite's apps as a :class:`~orbemu.fsw.GroundMessage` when it
+    arrives). target: the name in records.
     """
 
     time_ns: int
@@ -211,7 +215,8 @@ class EmulationSetup:
     the window. fleet, contacts, network: the parts (None: absent). faults, commands.
     clock: ``max``, ``paced`` or ``realtime`` (speed for paced). seed: the run's random seed.
     records: what to record. scenario_text/scenario_source/metadata: what the run database
-    keeps about its origin.
+    keeps about its origin. apps: the flight software (:class:`orbemu.fsw.AppsSetup`; None:
+    none).
     """
 
     name: str
@@ -235,6 +240,7 @@ class EmulationSetup:
     scenario_text: str = ""
     scenario_source: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    apps: AppsSetup | None = None
 
     def __post_init__(self) -> None:
         if self.step_ns <= 0 or self.duration_ns <= 0:
@@ -265,6 +271,12 @@ class EmulationSetup:
         cp = self.records.checkpoint_every_ns
         if cp is not None and (cp <= 0 or cp % self.step_ns):
             raise UsageError("the checkpoint interval must be a positive multiple of the step")
+        if self.apps is not None and self.apps.apps:
+            fleet = set(self.fleet.sats.tolist()) if self.fleet is not None else set()
+            missing = sorted({s for a in self.apps.apps for s in a.sats} - fleet)
+            if missing:
+                raise UsageError(f"apps run on modelled satellites only; satellites {missing} "
+                                 "are not in the fleet")
 
     @property
     def n_steps(self) -> int:

@@ -60,7 +60,8 @@ PENDING, ACTIVE, COMPLETED, CUT, CANCELLED = 0, 1, 2, 3, 4
 _STATUS = {COMPLETED: "completed", CUT: "cut", CANCELLED: "cancelled"}
 
 #: Telecommand opcodes of the engine's commands (user data: u16 opcode, u32 command id).
-OPCODES = {"set_mode": 1, "capture": 2, "downlink": 3, "reboot": 4, "safe_mode": 5}
+OPCODES = {"set_mode": 1, "capture": 2, "downlink": 3, "reboot": 4, "safe_mode": 5,
+           "app_message": 6}
 
 
 @dataclass
@@ -68,7 +69,9 @@ class SegmentTraffic:
     """What one segment ``[a, b)`` of contacts gave: per modelled satellite ``contact_s`` (time
     in contact), ``payload_bits`` delivered from the image queue, ``spare_bits`` of capacity
     left for the rest of storage; the commands that arrived ``(sat, time_ns, command id)``; the
-    events; closed contacts (rows) and packet records."""
+    events; closed contacts (rows) and packet records; ``down_log``: the downlink deliveries
+    ``(fleet row, contact, apid, created_ns, delivered_ns, packets, bytes)`` (flight software
+    follows its images and files with them)."""
 
     contact_s: FloatArray
     payload_bits: FloatArray
@@ -77,6 +80,7 @@ class SegmentTraffic:
     events: list[Event] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     packets: list[tuple[int, int, int, str, int, int, float]] = field(default_factory=list)
+    down_log: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
 
 
 class ContactOps:
@@ -184,7 +188,8 @@ class ContactOps:
     def queue_command(self, fleet_row: int, command: str, command_id: int, time_ns: int
                       ) -> None:
         """A telecommand for one satellite, queued for the next contact."""
-        apid = "tc-payload" if command == "capture" else "tc-platform"
+        apid = ("tc-payload" if command == "capture" else
+                "tc-app" if command == "app_message" else "tc-platform")
         seq = int(self.seq.take([fleet_row], apid)[0])
         data = struct.pack(">HI", OPCODES.get(command, 0), int(command_id))
         self.up.push(int(fleet_row), encode_packet(apid, seq, int(time_ns), data), int(time_ns))
@@ -225,6 +230,7 @@ class ContactOps:
             self.down.serve(rows, sat, cap_dn, lo, up_to)
             self.up.serve(rows, sat, cap_up, lo, up_to)
             dn_log, up_log = _take_log(self.down), _take_log(self.up)
+            out.down_log = dn_log
             used_dn = np.zeros(rows.size)
             for log, direction in ((dn_log, "down"), (up_log, "up")):
                 for s, row, apid, created, done, count, nbytes in log:

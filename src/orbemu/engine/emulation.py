@@ -9,7 +9,17 @@ Order of operations in step ``k`` over ``[t0, t1)`` (``t1 = t0 + step``):
 
 1. **Records at t0** — network metrics of the monitored pairs when ``t0`` is a network instant
    (:mod:`orbemu.engine.network`); housekeeping rows when it is a housekeeping instant;
-   housekeeping packets queued for the satellites whose radio interval is due.
+   housekeeping packets queued for the satellites whose radio interval is due (and the flight
+   apps' telemetry since the last one, as ``app-tm`` packets).
+
+   **Flight software** (when the setup has apps, :mod:`orbemu.fsw`): the app host runs every
+   app tick in ``[t0, t1)`` — in process, and over the bus in lockstep with the apps' processes
+   or hardware, which get the step's state and answer before time moves on. The ticks see the
+   state at ``t0`` (positions and Sun at each tick's time). What the apps publish is applied
+   now: telemetry points recorded, images and files queued for the downlink, discarded images
+   deleted from storage, messages to other satellites routed, events recorded; their mode,
+   capture and payload requests are scheduled at their ticks' times (below, like commands);
+   the CPU duty of the step sets the payload computer's power over it.
 2. **Segments.** The loop advances to the earlier of ``t1`` and the next scheduled event
    (:class:`~orbemu.engine.events.Schedule`: fault starts/ends, commands). At each segment start
    ``a`` it applies the events due at ``a`` (in :data:`~orbemu.engine.events.ORDER`), cuts the
@@ -22,8 +32,9 @@ Order of operations in step ``k`` over ``[t0, t1)`` (``t1 = t0 + step``):
    b. the environment at ``a`` (positions, Sun, illuminated fraction — the conical shadow), and
       the fleet step :func:`orbemu.spacecraft.step_fleet` over ``b − a`` (attitude, imager,
       storage — which loses exactly what was downlinked —, power, safe mode);
-   c. images captured are queued as payload packets; commands that arrived run (from the next
-      segment on);
+   c. images captured are queued as payload packets (on satellites whose apps manage images,
+      rendered as tiles and handed to the apps instead); commands that arrived run (from the
+      next segment on) and are delivered to the satellite's apps;
    d. the fleet detectors (:mod:`orbemu.engine.detectors`) compare ``g(b)`` with ``g(a)`` and
       refine the crossings inside ``[a, b]``.
 
@@ -46,7 +57,9 @@ records.
 boundary ``t_c``: the step index, the fleet state arrays, the fault state, the event schedule,
 the contacts' execution state with the packet queues and sequence counters, the command state,
 the detectors' last values, the network monitor's previous instant, the recorder's counters and
-the generator's state. :meth:`Emulation.resume` rebuilds the emulation from the same setup
+the generator's state, and the flight-software host's bookkeeping (images, telemetry not yet
+packetized). Apps are not checkpointed: on resume they start again (``on_start``) at the
+checkpoint's instant. :meth:`Emulation.resume` rebuilds the emulation from the same setup
 (positions, plan and ISL plan are recomputed — they are pure functions of the setup), has the sink
 drop every record at or after ``t_c`` and restores the state: the rest of the run writes exactly
 the records an uninterrupted run writes.
@@ -66,7 +79,7 @@ import numpy.typing as npt
 from orbemu.constants import NS_PER_S
 from orbemu.engine.clock import ClockStats, SimClock, WallClock
 from orbemu.engine.config import CommandSpec, EmulationSetup
-from orbemu.engine.contacts import ContactOps, interval_steps_ns
+from orbemu.engine.contacts import PAYLOAD_PACKET_BYTES, ContactOps, interval_steps_ns
 from orbemu.engine.detectors import (
     BatteryLow,
     Eclipse,
@@ -80,7 +93,11 @@ from orbemu.engine.network import NetworkMonitor
 from orbemu.engine.positions import StateStream, SunTable
 from orbemu.engine.recorder import Event, Recorder, RunInfo, Sink
 from orbemu.errors import InputError, UsageError
+from orbemu.fsw.bus import STATE_DTYPE
+from orbemu.fsw.host import AppHost, StepOutput, WorldInfo
+from orbemu.network.routing import shortest_paths
 from orbemu.orbits.frames import itrf_to_geodetic
+from orbemu.orbits.sun import illuminated_fraction
 from orbemu.spacecraft.attitude import AttitudeMode
 from orbemu.spacecraft.fleet import (
     Commands,
@@ -90,6 +107,7 @@ from orbemu.spacecraft.fleet import (
     StepRecord,
     degrade_battery,
     force_safe_mode,
+    release_storage,
     set_alive,
     step_fleet,
 )
@@ -152,6 +170,7 @@ class RunSummary:
     faults: int
     network: str
     notes: tuple[str, ...] = ()
+    fsw: dict[str, Any] | None = None
 
 
 def _hermite_state(r0: FloatArray, v0: FloatArray, r1: FloatArray, v1: FloatArray, h_s: float,
@@ -180,10 +199,18 @@ class Emulation:
         self.setup = setup
         self.sink = sink
         self.recorder = Recorder(sink, setup.records.streams)
-        self.clock = SimClock(setup.clock, setup.speed, wall=wall)
-        self.rng = np.random.default_rng(setup.seed)
         self.notes: list[str] = []
         el = setup.elements
+        clock_mode, speed = setup.clock, setup.speed
+        hil = setup.apps.hil_sats if setup.apps is not None else ()
+        if hil and clock_mode != "realtime":
+            # hardware runs in real time: emulated time must not outrun it
+            self.notes.append(f"hardware in the loop ({', '.join(str(el.names[s]) for s in hil)})"
+                              f": the run is paced in real time (the setup asked for clock "
+                              f"{clock_mode})")
+            clock_mode, speed = "realtime", None
+        self.clock = SimClock(clock_mode, speed, wall=wall)
+        self.rng = np.random.default_rng(setup.seed)
         n = len(el)
         self.n = n
         self.n_steps = setup.n_steps
@@ -262,6 +289,7 @@ class Emulation:
         self.capture_on = np.ones(self.m, bool)
         self.payload_on = np.ones(self.m, bool)
         self.sent: list[tuple[int, int]] = []  # command id -> (command index, fleet row)
+        self.sent_ns: list[int] = []  # command id -> when it was sent
         # ---- detectors ----
         self.detectors: list[Detector] = []
         if self.m:
@@ -281,6 +309,17 @@ class Emulation:
         self._since_hk_down = np.zeros(self.m)
         self._illuminated = np.ones(self.m)
         self.images = 0
+        # ---- flight software ----
+        self.apps: AppHost | None = None
+        self.hil = np.zeros(self.m, bool)
+        self._duty: FloatArray | None = None
+        self._r1: FloatArray | None = None
+        self._v1: FloatArray | None = None
+        self._routes: dict[tuple[int, int], Any] = {}
+        if setup.apps is not None and setup.apps.apps and self.m:
+            self.apps = AppHost(setup.apps, self._world_info(), route=self._route)
+            self.hil[self.fleet_row[list(hil)]] = True
+            self.notes.append(self.apps.describe())
 
     # ---- building blocks -------------------------------------------------------------------------
     @property
@@ -306,6 +345,141 @@ class Emulation:
 
     def _fleet_alive(self) -> BoolArray:
         return self.state.alive
+
+    # ---- flight software ---------------------------------------------------------------------
+    def _world_info(self) -> WorldInfo:
+        s = self.setup
+        tg = self.params.targets
+        return WorldInfo(start_ns=s.start_ns, step_ns=s.step_ns, end_ns=s.end_ns, seed=s.seed,
+                         names=s.elements.names, norad=np.asarray(s.elements.norad_ids),
+                         fleet_sats=self.fleet_sats,
+                         target_names=tuple(str(x) for x in tg.names),
+                         target_lat_deg=tg.lat_deg, target_lon_deg=tg.lon_deg,
+                         bits_per_image=self.params.imager.bits_per_image,
+                         swath_half_angle_deg=self.params.imager.swath_half_angle_deg,
+                         payload_packet_bytes=PAYLOAD_PACKET_BYTES)
+
+    def _app_snapshot(self, rows: IntArray, t: int) -> npt.NDArray[Any]:
+        """State records (:data:`orbemu.fsw.bus.STATE_DTYPE`) of fleet ``rows`` at ``t`` in the
+        current step: positions and Sun at ``t``, the models' state at the step's start."""
+        k = self.step_index
+        s = self.setup
+        t0 = s.start_ns + k * s.step_ns
+        assert self._r is not None and self._v is not None
+        r, v = self._r[rows], self._v[rows]
+        if t == t0 or self._r1 is None or self._v1 is None:
+            sun, dist = self.sun.at(k)
+        else:
+            frac = (t - t0) / s.step_ns
+            r, v = _hermite_state(r, v, self._r1[rows], self._v1[rows], s.step_ns / NS_PER_S,
+                                  frac)
+            sun, dist = self.sun.between(k, frac)
+        st, p = self.state, self.params
+        lat, lon, alt = itrf_to_geodetic(r)
+        lit = illuminated_fraction(r, sun * dist)
+        rec = np.zeros(rows.size, STATE_DTYPE)
+        rec["step"] = k
+        rec["r_itrf_m"] = r
+        rec["v_itrf_m_s"] = v
+        rec["lat_deg"] = np.degrees(lat)
+        rec["lon_deg"] = np.degrees(lon)
+        rec["alt_m"] = alt
+        rec["sun_itrf"] = sun
+        rec["illuminated_fraction"] = lit
+        rec["mode"] = st.attitude.mode[rows]
+        contact = (self.contacts.active_sats()[rows] if self.contacts is not None
+                   else np.zeros(rows.size, bool))
+        rec["flags"] = ((lit < 1.0) | (st.attitude.slewing(t)[rows] << 1)
+                        | (st.power.safe_mode[rows] << 2) | (st.alive[rows] << 3)
+                        | (contact << 4))
+        rec["target"] = st.attitude.target[rows]
+        rec["soc"] = power_soc(st.power, p.power)[rows]
+        rec["battery_wh"] = st.power.charge_wh[rows]
+        last = self._last
+        rec["power_in_w"] = last.generated_w[rows] if last is not None else np.nan
+        rec["power_out_w"] = last.load_w[rows] if last is not None else np.nan
+        rec["storage_used_bits"] = st.storage.used_bits[rows]
+        rec["storage_capacity_bits"] = p.storage.capacity_bits[rows]
+        return rec
+
+    def _route(self, src: int, dst: int, t: int) -> tuple[float | None, str]:
+        """One-way delay (s) of the relay network's path between satellites ``src`` and
+        ``dst`` at its last instant, or None and why."""
+        names = self.setup.elements.names
+        if self.net is None:
+            return None, "the run has no relay network"
+        relay = {int(x): i for i, x in enumerate(self.net.setup.relay)}
+        for sat in (src, dst):
+            if sat not in relay:
+                return None, f"{names[sat]} is not in the relay network (no network terminal)"
+        topo = self.net.topology
+        if topo is None:
+            return None, "the network has not been sampled yet"
+        key = (int(self.net.topology_time or 0), relay[src])
+        routes = self._routes.get(key)
+        if routes is None:
+            self._routes = {}
+            routes = self._routes[key] = shortest_paths(topo, [relay[src]], metric="delay")
+        if not bool(routes.reachable(relay[src], relay[dst])):
+            return None, (f"no path from {names[src]} to {names[dst]} at the last network "
+                          "instant")
+        return float(routes.delay_s(relay[src], relay[dst])), ""
+
+    def _start_apps(self) -> None:
+        assert self.apps is not None
+        t = self.time_ns
+        events = self.apps.start(t)
+        if self.hil.any():
+            events.append((t, "hil", self.setup.name,
+                           {"satellites": [str(x) for x in self.fleet_names[self.hil]],
+                            "endpoints": self.apps.endpoints(), "clock": "realtime"}))
+        self._app_events(events)
+
+    def _app_events(self, events: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+        if events:
+            self.recorder.events([Event(t, kind, subj, d) for t, kind, subj, d in events])
+
+    def _flight_software(self, k: int, t0: int, t1: int) -> None:
+        assert self.apps is not None
+        out = self.apps.step(k, t0, t1, self._app_snapshot)
+        self._apply_app_output(out, requests=True)
+
+    def _apply_app_output(self, out: StepOutput, *, requests: bool) -> None:
+        assert self.apps is not None
+        c = self.recorder.counters
+        if out.telemetry:
+            times, sats, keys, values, _rows = zip(*out.telemetry, strict=True)
+            self.sink.write_points(np.array(times, np.int64), np.array(sats, np.int64),
+                                   list(keys), np.array(values, np.float64))
+            c["app_telemetry_points"] += len(out.telemetry)
+        if requests:
+            for t, row, kind, a, b in out.requests:
+                self.schedule.push(t, "app_request", (row, kind, a, b))
+        if self.contacts is not None:
+            for row, apid, n, size, created, prio in out.downlinks:
+                self.contacts.down.push_bulk([row], n, size, created, apid=apid,
+                                             priority_class=prio)
+        if out.discards:
+            rows, bits = zip(*out.discards, strict=True)
+            self.state = release_storage(self.state, list(rows), list(bits))
+        if out.duty is not None:
+            duty = np.ones(self.m)
+            duty[self.apps.rows] = out.duty[self.apps.rows]
+            self._duty = duty
+        self._app_events(out.events)
+
+    def _app_request(self, t: int, row: int, kind: str, a: int, b: int) -> None:
+        if kind == "mode":
+            self.mode_request[row] = a
+            self.target_request[row] = b if a == _MODES["target"] else -1
+        elif kind == "capture":
+            self.mode_request[row] = _MODES["target"]
+            self.target_request[row] = a
+            self.payload_on[row] = True
+            self.capture_on[row] = True
+        elif kind == "payload":
+            self.payload_on[row] = bool(a)
+            self.capture_on[row] = bool(a)
 
     # ---- starting ----------------------------------------------------------------------------
     def _begin(self) -> None:
@@ -361,6 +535,14 @@ class Emulation:
                                     self.step_index)
                 self.recorder.events([Event(self.time_ns, "run_resumed", self.setup.name,
                                             {"step": self.step_index})])
+            if self.apps is not None:
+                try:
+                    self._start_apps()
+                except BaseException:
+                    self.apps.close()
+                    self.status = "failed"
+                    self.sink.close("failed")
+                    raise
             self.clock.start(self.time_ns)
             self.status = "running"
         try:
@@ -378,16 +560,22 @@ class Emulation:
                     control.after_step(self)
         except KeyboardInterrupt:
             self.status = "interrupted"
+            if self.apps is not None:
+                self.apps.close()
             self.sink.close("interrupted")
             raise
         except BaseException as exc:
             self.status = "failed"
+            if self.apps is not None:
+                self.apps.close()
             self.sink.close("failed")
             if control is not None:
                 control.failed(exc)
             raise
         if self.step_index >= self.n_steps and self.status == "running":
             self.recorder.enter(self.setup.end_ns - 1, self.setup.end_ns, self.n_steps)
+            if self.apps is not None:
+                self._apply_app_output(self.apps.stop(self.setup.end_ns - 1), requests=False)
             self.recorder.events([Event(self.setup.end_ns - 1, "run_end", self.setup.name,
                                         {"steps": self.n_steps})])
             self._close_open_contacts()
@@ -409,6 +597,7 @@ class Emulation:
             self._r, self._v = self.fleet_stream.at(k)
         r0, v0 = self._r, self._v
         r1, v1 = self.fleet_stream.at(k + 1)
+        self._r1, self._v1 = r1, v1
         sun0, d0 = self.sun.at(k)
         elapsed = t0 - s.start_ns
         # 1. records at t0
@@ -417,9 +606,16 @@ class Emulation:
         if elapsed % s.records.housekeeping_every_ns == 0:
             self._housekeeping(t0, r0, elapsed // s.records.housekeeping_every_ns)
         if self.contacts is not None:
-            due = np.flatnonzero((elapsed % self.hk_interval_ns == 0) & self.state.alive)
+            due_mask = (elapsed % self.hk_interval_ns == 0) & self.state.alive
+            due = np.flatnonzero(due_mask & ~self.hil)  # hardware sends its own
             if due.size:
                 self._queue_hk(t0, r0, due)
+            if self.apps is not None:
+                rows, n_pk, size = self.apps.take_tm(np.flatnonzero(due_mask))
+                if rows.size:
+                    self.contacts.down.push_bulk(rows, n_pk, size, t0, apid=0x030)
+        if self.apps is not None:
+            self._flight_software(k, t0, t1)
         # 2. segments
         cur, r_c, v_c, sun_c, d_c = t0, r0, v0, sun0, d0
         while cur < t1:
@@ -469,8 +665,13 @@ class Emulation:
             traffic = self.contacts.segment(a, b, self.state.alive, st_up)
             contact_s = np.minimum(traffic.contact_s, dt_s)
             queued_payload = 8.0 * self.contacts.down.queued_bytes[:, -1]
+            held: FloatArray | float = 0.0
+            if self.apps is not None:
+                # apps may queue payload in any class; images awaiting a decision stay put
+                queued_payload = 8.0 * self.contacts.down.queued_bytes.sum(axis=1)
+                held = self.apps.held_bits
             untracked = np.maximum(self.state.storage.used_bits - queued_payload
-                                   - traffic.payload_bits, 0.0)
+                                   - traffic.payload_bits - held, 0.0)
             drained = np.minimum(traffic.spare_bits, untracked)
             down_cap = traffic.payload_bits + drained
             self.contacts.account_drained(drained, a, b)
@@ -482,6 +683,8 @@ class Emulation:
         cmds = Commands.default(m, mode=self.mode_request, target=self.target_request,
                                 capture=self.capture_on, payload_on=self.payload_on,
                                 transmitter_on=contact_s > 0)
+        if self._duty is not None:
+            cmds = replace(cmds, compute_duty=self._duty)
         self.state, record = step_fleet(self.state, self.params, env, dt_s, cmds)
         self._last = record
         self.mode_request[:] = -1
@@ -492,8 +695,13 @@ class Emulation:
             np.add.at(self._since_hk_captures, cs, 1)
             hit = self.target_request[cs] == record.capture_target
             self.target_request[cs[hit]] = -1
-            if self.contacts is not None:
-                self.contacts.queue_images(cs, record.capture_bits, a)
+            auto = np.ones(cs.size, bool)
+            if self.apps is not None:
+                _, _, alt = itrf_to_geodetic(r[cs])
+                self.apps.on_captures(cs, record.capture_target, a, record.capture_bits, alt)
+                auto = ~self.apps.managed[cs]
+            if self.contacts is not None and auto.any():
+                self.contacts.queue_images(cs[auto], record.capture_bits[auto], a)
             names = self.params.targets.names
             events += [Event(a, "capture", str(self.fleet_names[i]),
                              {"target": str(names[j]), "bits": float(b_)})
@@ -505,6 +713,9 @@ class Emulation:
         events += [Event(b, "safe_mode_exit", str(self.fleet_names[i]), None)
                    for i in record.safe_exited.tolist()]
         if traffic is not None:
+            if self.apps is not None and traffic.down_log:
+                events += [Event(t, kind, subj, d)
+                           for t, kind, subj, d in self.apps.on_delivered(traffic.down_log)]
             events += traffic.events
             self._write_closed(traffic.closed)
             self._write_packets(traffic.packets, a, b)
@@ -652,6 +863,8 @@ class Emulation:
                 events += self._apply_fault(t, int(item.data), item.kind == "fault_start")
             elif item.kind == "command":
                 events += self._send_command(t, int(item.data))
+            elif item.kind == "app_request":
+                self._app_request(t, *item.data)
         self.recorder.events(events)
 
     def _apply_fault(self, t: int, index: int, starting: bool) -> list[Event]:
@@ -705,6 +918,7 @@ class Emulation:
         for row in rows:
             cid = len(self.sent)
             self.sent.append((index, row))
+            self.sent_ns.append(t)
             if up:
                 assert self.contacts is not None
                 self.contacts.queue_command(row, cmd.command, cid, t)
@@ -719,8 +933,14 @@ class Emulation:
         cmd = self.setup.commands[index]
         a = cmd.args
         self.recorder.counters["commands_executed"] += 1
+        sent = self.sent_ns[cid] if cid < len(self.sent_ns) else None
         detail: dict[str, Any] = {"command": cmd.command, "args": dict(a),
-                                  "sent_ns": None}
+                                  "sent_ns": sent}
+        if self.apps is not None:
+            self.apps.on_uplink(row, t, sent if sent is not None else t, cmd.command, dict(a))
+        if cmd.command == "app_message" or self.hil[row]:
+            # a message for the apps; on hardware in the loop, commands are the hardware's
+            return [Event(t, "command_executed", str(self.fleet_names[row]), detail)]
         if cmd.command == "set_mode":
             att = a.get("attitude")
             if att is not None:
@@ -786,7 +1006,7 @@ class Emulation:
             "contacts": self.contacts.state() if self.contacts is not None else None,
             "commands": {"mode": self.mode_request.copy(), "target": self.target_request.copy(),
                          "capture": self.capture_on.copy(), "payload": self.payload_on.copy(),
-                         "sent": list(self.sent)},
+                         "sent": list(self.sent), "sent_ns": list(self.sent_ns)},
             "detectors": [d.state() for d in self.detectors],
             "network": self.net.state() if self.net is not None else None,
             "recorder": self.recorder.state(),
@@ -795,6 +1015,7 @@ class Emulation:
                                              self._since_hk_down.copy()),
             "illuminated": self._illuminated.copy(), "images": self.images,
             "injected": list(self.injected),
+            "apps": self.apps.state() if self.apps is not None else None,
         }
 
     def checkpoint(self) -> None:
@@ -824,6 +1045,7 @@ class Emulation:
         self.mode_request, self.target_request = c["mode"].copy(), c["target"].copy()
         self.capture_on, self.payload_on = c["capture"].copy(), c["payload"].copy()
         self.sent = list(c["sent"])
+        self.sent_ns = list(c.get("sent_ns", []))
         for det, ds in zip(self.detectors, st["detectors"], strict=True):
             det.restore(ds)
         if self.net is not None and st["network"] is not None:
@@ -834,6 +1056,8 @@ class Emulation:
         self._since_hk_captures, self._since_hk_down = (x.copy() for x in st["since_hk"])
         self._illuminated = st["illuminated"].copy()
         self.images = int(st["images"])
+        if self.apps is not None and st.get("apps") is not None:
+            self.apps.restore(st["apps"])
         self._resumed = True
 
     @classmethod
@@ -881,5 +1105,5 @@ class Emulation:
             packets={"down": int(c.get("packets_down", 0)), "up": int(c.get("packets_up", 0))},
             images=self.images, events_by_kind=dict(self.recorder.events_by_kind),
             faults=len(self.faults.faults), network=self.net.describe() if self.net else "",
-            notes=tuple(self.notes))
+            notes=tuple(self.notes), fsw=self.apps.summary() if self.apps is not None else None)
 

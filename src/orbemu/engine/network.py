@@ -157,6 +157,9 @@ class NetworkMonitor:
         # the last instant, for live displays: its sample and links (ISLs, ground selection)
         self.last_sample: NetworkSample | None = None
         self.last_links: tuple[IslLinks, GroundLinks] | None = None
+        #: the topology of the last instant sampled (routes of flight-software messages)
+        self.topology: Any = None
+        self.topology_time: int | None = None
 
     # ---- describing ----------------------------------------------------------------------
     def describe(self) -> str:
@@ -199,6 +202,7 @@ class NetworkMonitor:
         gsl = self._selection(r, v, ground_up)
         failures = FailureMask(sat_down=~sat_alive, isl_down=isl_down, ground_down=~ground_up)
         topo = self.builder.build_links(isl, gsl, failures=failures)
+        self.topology, self.topology_time = topo, int(time_ns)
         n = len(self.elements)
         k = len(self.pairs)
         rtt = np.full(k, np.nan)

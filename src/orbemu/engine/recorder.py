@@ -84,6 +84,25 @@ EVENT_KINDS: dict[str, str] = {
     "safe_mode_entry": "the power model (or a fault) put a satellite in safe mode [satellite]",
     "safe_mode_exit": "safe mode ended [satellite]",
     "capture": "an image was taken [satellite]; detail: target, bits",
+    # flight software (orbemu.fsw); subject satellite/app unless said
+    "app_start": "a flight app started [satellite/app]; detail: runner, rate, budget, endpoint",
+    "app_stop": "... stopped at the end of the run; detail: ticks, CPU, overruns, faults",
+    "app_fault": "an app crashed, hung, ran out of memory, raised or did not start; detail: "
+                 "cause, exit code or signal, log tail, whether it will restart",
+    "app_restart": "an app came back after a fault; detail: attempt, down_s (emulated)",
+    "app_failed": "an app is down for good (restart policy exhausted)",
+    "app_overrun": "an app used more CPU than its budget per tick; detail: cpu_ms, budget_ms",
+    "app_throttled": "an overrunning app has ticks skipped to pay its CPU back",
+    "app_event": "an event an app recorded; detail: kind and the app's fields",
+    "app_message": "an app sent a message to another satellite; detail: dst, delay_ms",
+    "app_message_refused": "... which the network refused; detail: dst, reason",
+    "app_file": "an app queued a file for the downlink; detail: name, bytes, priority",
+    "file_delivered": "... whose last packet reached the ground; detail: latency_s",
+    "image_decision": "an app decided to downlink or discard an image [satellite/app]; detail: "
+                      "image_id, decision, bits, ground truth (cloud_fraction, land_fraction)",
+    "image_delivered": "an image's last packet reached the ground [satellite]; detail: "
+                       "latency_s (capture → ground), ground truth",
+    "hil": "hardware in the loop: the run is paced in real time [scenario]",
     "link_down": "an ISL went down (range, Earth blockage or fault) [A-B]",
     "link_up": "an ISL came up [A-B]",
     "handover": "a monitored ground node's serving satellite changed [node]",

@@ -55,7 +55,8 @@ _FAULT_COLOUR = "#d62728"
 #: Events too frequent to list one by one (counted, and drawn on the timeline).
 _ROUTINE = {"aos", "los", "eclipse_entry", "eclipse_exit", "contact_start", "contact_end",
             "handover", "route_change", "link_up", "link_down", "capture", "command_executed",
-            "run_start", "run_end"}
+            "run_start", "run_end", "app_start", "app_stop", "app_message", "app_file",
+            "file_delivered", "image_decision", "image_delivered"}
 _MAX_EVENT_ROWS = 200
 _MAX_GANTT_ROWS = 60
 _MAX_FAULT_ROWS = 100
@@ -782,6 +783,26 @@ def _write(data: RunData, run_dir: Path, out: Path, figs: Path, embed: bool) -> 
                     "outages", "outage time", "path changes", "samples"], rows,
                    caption="Monitored pairs (statistics over the recorded samples)",
                    table_id="network")
+
+    # ---- flight software (orbemu.fsw): apps, and the onboard image filter's decisions
+    if any(k.startswith(("app_", "image_")) for k in counts):
+        from orbemu.fsw.evaluate import payload_summary
+
+        page.heading("Flight software")
+        page.key_values([
+            ("apps", f"{counts.get('app_start', 0):,} started, {counts.get('app_stop', 0):,} "
+                     "stopped at the end"),
+            ("faults", f"{counts.get('app_fault', 0):,} ({counts.get('app_restart', 0):,} "
+                       f"restarts, {counts.get('app_failed', 0):,} apps down for good)"),
+            ("CPU", f"{counts.get('app_overrun', 0):,} overrun events, "
+                    f"{counts.get('app_throttled', 0):,} throttled"),
+            ("messages", f"{counts.get('app_message', 0):,} sent between satellites, "
+                         f"{counts.get('app_message_refused', 0):,} refused")])
+        if counts.get("image_decision"):
+            p = payload_summary({"kind": k, "detail": d} for _, k, _, d in data.events)
+            page.key_values(p.table())
+            page.note("Onboard image decisions scored against the scenes' ground truth "
+                      "(a discard is a 'cloudy' detection); latency from capture to ground.")
 
     # ---- faults
     page.heading("Faults and their effects")

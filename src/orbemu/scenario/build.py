@@ -16,6 +16,9 @@ a :class:`~orbemu.scenario.resolve.ResolvedScenario` into an
   plan (resolved here once and handed to the engine); names become indices;
 - **commands** — ``schedules`` with their targets resolved (a ``capture`` target name becomes the
   target's row);
+- **apps** — each ``apps`` entry becomes an :class:`orbemu.fsw.AppSpec` on the satellites its
+  selector names (modelled satellites only; the app class is imported now, so a wrong module or
+  class is reported with the entry's line);
 - the clock, seed, records, checkpoints, and the scenario as run (YAML with the command line's
   overrides) for the run database.
 
@@ -43,6 +46,8 @@ from orbemu.engine.faults import FaultSpec
 from orbemu.engine.network import relay_isl_plan
 from orbemu.engine.recorder import Sink
 from orbemu.errors import InputError, ScenarioError
+from orbemu.fsw.app import load_app_class
+from orbemu.fsw.config import AppSpec, AppsSetup, ProcessLimits, RestartPolicy
 from orbemu.scenario.faults import Fault, sample_random_faults, split_isl_target
 from orbemu.scenario.model import ENDPOINT_KINDS, GROUND_ROLES, Scenario
 from orbemu.scenario.resolve import ResolvedScenario, resolve_scenario
@@ -155,6 +160,55 @@ def _commands(world: ResolvedScenario) -> tuple[CommandSpec, ...]:
     return tuple(out)
 
 
+def _apps(world: ResolvedScenario, fleet: FleetSetup | None) -> AppsSetup | None:
+    sc = world.scenario
+    section = sc.apps
+    if not section.entries:
+        return None
+    modelled = set(fleet.sats.tolist()) if fleet is not None else set()
+    specs = []
+    for i, e in enumerate(section.entries):
+        path = ("apps", "entries", i)
+
+        def fail(message: str, key: str, fix: str, path: tuple[object, ...] = path,
+                 i: int = i) -> None:
+            raise ScenarioError(message, source=sc.source_path, line=sc.line_of((*path, key)),
+                                field=f"apps[{i}].{key}", fix=fix)
+
+        sats = [int(x) for x in world.select_satellites(e.satellites)]
+        if e.satellites.strip() in ("all", "*"):  # every modelled satellite
+            sats = [x for x in sats if x in modelled]
+        if not sats:
+            fail(f"apps[{i}].satellites {e.satellites!r} selects no satellite", "satellites",
+                 "Name satellites of the scenario (all, constellation:NAME, a name...)")
+        outside = [s for s in sats if s not in modelled]
+        if outside:
+            fail(f"{world.elements.names[outside[0]]} (and {len(outside) - 1} more) is not a "
+                 "modelled satellite: apps run on satellites with a spacecraft class",
+                 "satellites", "Select satellites of an eo constellation or one with "
+                               "spacecraft: CLASS")
+        if e.app and e.runner == "inprocess":
+            try:
+                load_app_class(e.app)
+            except InputError as exc:
+                fail(exc.message, "app",
+                     "Give module:Class (importable) or file.py:Class")
+        r, lim = e.restart, e.limits
+        specs.append(AppSpec(
+            app=e.app or "", sats=tuple(sats), runner=e.runner, name=e.name or "",
+            command=tuple(e.command or ()), rate_hz=e.rate_hz, cpu_budget_ms=e.cpu_budget_ms,
+            overrun=e.overrun, params=dict(e.params), images=e.images,
+            restart=RestartPolicy(policy=r.policy, max_restarts=r.max_restarts,
+                                  backoff_s=r.backoff_ns / 1e9,
+                                  backoff_factor=r.backoff_factor),
+            limits=ProcessLimits(memory_mb=lim.memory_mb, rss_mb=lim.rss_mb, cpu_s=lim.cpu_s,
+                                 open_files=lim.open_files),
+            tick_timeout_s=e.tick_timeout_ns / 1e9, start_timeout_s=e.start_timeout_ns / 1e9,
+            hil=e.hil, host=e.bus.host, port=e.bus.port))
+    return AppsSetup(tuple(specs), compute_duty=section.compute_duty,
+                     cpu_scale=section.cpu_scale, tile_pixels=section.tile_pixels)
+
+
 def emulation_setup(world: ResolvedScenario) -> EmulationSetup:
     """The engine's inputs for a resolved scenario (see the module notes)."""
     sc = world.scenario
@@ -197,7 +251,7 @@ def emulation_setup(world: ResolvedScenario) -> EmulationSetup:
         faults=tuple(faults), commands=_commands(world), clock=sc.run.clock.mode,
         speed=sc.run.clock.speed, seed=sc.seed, records=records,
         scenario_text=sc.to_yaml(), scenario_source=sc.source_path or "",
-        metadata={"description": sc.description})
+        metadata={"description": sc.description}, apps=_apps(world, fleet))
 
 
 def run_sink(run_dir: str | Path, scenario: Scenario, *, resume: bool = False) -> Sink:

@@ -108,4 +108,6 @@ def reference_problems(sc: Scenario) -> list[Problem]:
     for i, rnd in enumerate(sc.faults.random):
         if rnd.kind in ("sat", "battery", "seu"):
             check_selector(("faults", "random", i, "targets"), rnd.targets)
+    for i, entry in enumerate(sc.apps.entries):
+        check_selector(("apps", "entries", i, "satellites"), entry.satellites)
     return out

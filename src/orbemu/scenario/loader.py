@@ -79,10 +79,13 @@ class _Marks:
         self.count = 0
 
     def line_of(self, path: Path_) -> int:
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.at:
-                return self.at[path[:n]][0]
-        return 1
+        """The line of the deepest value of ``path`` in the document; parts the document does
+        not have are skipped (a shorthand: ``apps: [...]`` for ``apps: {entries: [...]}``)."""
+        cur: Path_ = ()
+        for part in path:
+            if (*cur, part) in self.at:
+                cur = (*cur, part)
+        return self.at[cur][0] if cur in self.at else 1
 
 
 def _walk(node: yaml.Node, path: Path_, loader: _Loader, marks: _Marks,

@@ -27,6 +27,9 @@ Sections and what they map to:
 - ``network`` (:class:`NetworkSettings`): ISLs (→ :func:`orbemu.links.plus_grid`), ground-link
   policy (→ :func:`orbemu.links.select_links`), ground relaying, endpoint pairs to monitor.
 - ``schedules`` (:class:`Command`), ``faults`` (:class:`Faults`), ``outputs`` (:class:`Outputs`).
+- ``apps`` (:class:`Apps`): flight software on the modelled satellites (→ :mod:`orbemu.fsw`):
+  which app, on which satellites, in which runner, with its rate, CPU budget, restart policy and
+  limits; ``hil: true`` for hardware in the loop.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ from orbemu.spacecraft.classes import SpacecraftClass as ModelsSpacecraftClass
 __all__ = [
     "ENDPOINT_KINDS",
     "GROUND_ROLES",
+    "AppEntry",
+    "Apps",
     "Attitude",
     "Battery",
     "Clock",
@@ -761,6 +766,108 @@ class Outputs(ScenarioModel):
     report: bool = True
 
 
+# ---- flight software --------------------------------------------------------------------------
+class AppRestart(ScenarioModel):
+    """What happens when an app fails (:class:`orbemu.fsw.RestartPolicy`): ``policy``
+    (``never``/``on-failure``), ``max_restarts``, ``backoff`` (emulated time before the restart,
+    multiplied by ``backoff_factor`` after each)."""
+
+    policy: Literal["never", "on-failure"] = "on-failure"
+    max_restarts: int = Field(5, ge=0, le=1_000_000)
+    backoff_ns: Duration = Field("0s", alias="backoff", description="e.g. 0s, 5s")
+    backoff_factor: float = Field(2.0, ge=1.0, le=1000.0)
+
+
+class AppLimits(ScenarioModel):
+    """Resource limits of an app process (:class:`orbemu.fsw.ProcessLimits`)."""
+
+    memory_mb: float | None = Field(1024.0, gt=0.0, description="address space (RLIMIT_AS)")
+    rss_mb: float | None = Field(None, gt=0.0, description="resident set watch")
+    cpu_s: float | None = Field(None, gt=0.0, description="CPU seconds (RLIMIT_CPU)")
+    open_files: int | None = Field(256, ge=16, le=1_000_000)
+
+
+class AppBus(ScenarioModel):
+    """A satellite's bus endpoint: ``host`` and ``port`` (0: any free port; otherwise ``port +
+    k`` for the k-th satellite of the entry)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+
+
+class AppEntry(ScenarioModel):
+    """One app on a set of satellites (:class:`orbemu.fsw.AppSpec`).
+
+    ``app``: ``module:Class`` or ``path/to/file.py:Class`` (relative to the scenario file);
+    ``command``: any other program speaking the bus protocol (``{host}``, ``{port}``, ``{sat}``
+    are replaced). ``satellites``: a selector as in ``schedules`` (``all`` — every modelled
+    satellite —, ``constellation:NAME``, ``class:NAME``, a name...), modelled satellites only.
+    ``runner``: ``inprocess``, ``process`` or ``bus`` (the engine waits for a program to
+    connect);
+    ``hil: true`` — hardware in the loop (runner ``bus``, the run paced in real time).
+    ``images``: ``auto`` or ``app`` (the apps decide which images go down).
+    """
+
+    app: str | None = Field(None, description="module:Class or file.py:Class")
+    command: tuple[str, ...] | None = Field(None, description="a program and its arguments")
+    name: str | None = Field(None, min_length=1, max_length=64)
+    satellites: str = Field("all", min_length=1, description="which satellites run it")
+    runner: Literal["inprocess", "process", "bus"] = "inprocess"
+    hil: bool = False
+    rate_hz: float | None = Field(None, gt=0.0, le=1e4)
+    cpu_budget_ms: float | None = Field(None, gt=0.0, le=1e6)
+    overrun: Literal["flag", "throttle"] = "flag"
+    images: Literal["auto", "app"] = "auto"
+    params: dict[str, Any] = Field(default_factory=dict)
+    restart: AppRestart = AppRestart()
+    limits: AppLimits = AppLimits()
+    tick_timeout_ns: Duration = Field("10s", alias="tick_timeout", gt=0)
+    start_timeout_ns: Duration = Field("30s", alias="start_timeout", gt=0)
+    bus: AppBus = AppBus()
+
+    @field_validator("app")
+    @classmethod
+    def _app(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        where, sep, attr = value.rpartition(":")
+        if not sep or not where or not attr.isidentifier():
+            raise problem(f"app {value!r} is not module:Class or file.py:Class",
+                          "e.g. orbemu.fsw.examples:CloudFilter, or apps/mine.py:MyApp")
+        if where.endswith(".py"):
+            return f"{_resolve_path(where, info)}:{attr}"
+        return value
+
+    @model_validator(mode="after")
+    def _program(self) -> AppEntry:
+        if self.hil and self.runner == "inprocess":
+            object.__setattr__(self, "runner", "bus")
+        if self.runner != "bus" and not (self.app or self.command):
+            raise problem(f"a {self.runner} app needs app: (a Python class) or command: (a "
+                          "program)", "e.g. app: orbemu.fsw.examples:Heartbeat")
+        if self.runner == "inprocess" and self.command:
+            raise problem("command: runs a program: use runner: process (or bus)",
+                          "Set runner: process")
+        return self
+
+
+class Apps(ScenarioModel):
+    """The flight software (:class:`orbemu.fsw.AppsSetup`): ``entries`` (a list of
+    :class:`AppEntry`; a bare list is shorthand for it), ``compute_duty`` (``budget``:
+    deterministic, or ``measured``), ``cpu_scale`` (flight computer vs this machine, measured
+    mode), ``tile_pixels`` (side of the image preview tiles)."""
+
+    entries: tuple[AppEntry, ...] = ()
+    compute_duty: Literal["budget", "measured"] = "budget"
+    cpu_scale: float = Field(1.0, gt=0.0, le=1e6)
+    tile_pixels: int = Field(64, ge=2, le=120)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list(cls, data: Any) -> Any:
+        return {"entries": data} if isinstance(data, list) else data
+
+
 class Scenario(ScenarioModel):
     """A validated scenario (see the module notes for the sections).
 
@@ -784,6 +891,7 @@ class Scenario(ScenarioModel):
     schedules: tuple[Command, ...] = ()
     faults: Faults = Faults()
     outputs: Outputs = Outputs()
+    apps: Apps = Apps()
 
     _source_text: str = PrivateAttr("")
     _source_path: str | None = PrivateAttr(None)

@@ -67,6 +67,7 @@ __all__ = [
     "StepRecord",
     "degrade_battery",
     "force_safe_mode",
+    "release_storage",
     "set_alive",
     "step_fleet",
 ]
@@ -243,6 +244,8 @@ class Commands:
     payload_on, compute_on, heater_on: loads switched on (payload and compute are forced off
         in safe mode).
     transmitter_on: transmitter on; None: on wherever ``env.downlink_rate_bps > 0``.
+    compute_duty: fraction 0..1 of ``compute_w`` the payload computer draws where it is on
+        (flight software's CPU duty); None: all of it.
     """
 
     mode: npt.NDArray[np.int64]
@@ -252,6 +255,7 @@ class Commands:
     compute_on: BoolArray
     heater_on: BoolArray
     transmitter_on: BoolArray | None = None
+    compute_duty: FloatArray | None = None
 
     @classmethod
     def default(cls, n_sats: int, *, mode: int | npt.ArrayLike = -1,
@@ -399,8 +403,11 @@ def step_fleet(state: FleetState, params: FleetParams, env: Environment, dt_s: f
     # The wheels draw slew_w for the part of the step the slew (and settling) lasts.
     slew_fraction = (np.clip((att.slew_end_ns - t) / dt_ns, 0.0, 1.0) if dt_ns > 0
                      else att.slewing(t).astype(np.float64))
+    compute: BoolArray | FloatArray = cmd.compute_on & ~safe
+    if cmd.compute_duty is not None:
+        compute = compute * np.clip(cmd.compute_duty, 0.0, 1.0)
     loads = Loads(payload=cmd.payload_on & ~safe & params.imager.has_imager,
-                  transmitter=tx_on, heater=cmd.heater_on, compute=cmd.compute_on & ~safe,
+                  transmitter=tx_on, heater=cmd.heater_on, compute=compute,
                   slewing=slew_fraction)
     load = _power.load_w(params.power, loads) * alive
     power, pstep = step_power(state.power, params.power, gen, load, dt_s, t + dt_ns)
@@ -442,3 +449,11 @@ def set_alive(state: FleetState, sats: npt.ArrayLike, alive: bool) -> FleetState
     flags[np.asarray(sats)] = alive
     return replace(state, alive=flags)
 
+
+
+def release_storage(state: FleetState, sats: npt.ArrayLike, bits: npt.ArrayLike) -> FleetState:
+    """Delete ``bits`` of stored data on ``sats`` (flight software discarding images); the
+    stored volume does not go below zero."""
+    used = state.storage.used_bits.copy()
+    np.subtract.at(used, np.asarray(sats, np.int64), np.asarray(bits, np.float64))
+    return replace(state, storage=replace(state.storage, used_bits=np.maximum(used, 0.0)))

@@ -154,14 +154,15 @@ class PowerState:
 class Loads:
     """Which loads are on during a step, ``(n_sats,)`` each (the bus is always on).
 
-    payload, transmitter, heater, compute: bool. slewing: fraction of the step (0..1) the
-    reaction wheels spend slewing (a bool array works too).
+    payload, transmitter, heater: bool. compute: bool, or the fraction 0..1 of ``compute_w``
+    drawn (flight software's CPU duty). slewing: fraction of the step (0..1) the reaction wheels
+    spend slewing (a bool array works too).
     """
 
     payload: BoolArray
     transmitter: BoolArray
     heater: BoolArray
-    compute: BoolArray
+    compute: BoolArray | FloatArray
     slewing: BoolArray | FloatArray
 
 
