@@ -749,6 +749,7 @@ def demo_cmd(
 # ---- latency (its own module; registers itself on `app`) -----------------------------------------
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
+from orbemu.cli import netemu as _netemu  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 
