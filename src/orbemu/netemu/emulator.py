@@ -52,6 +52,7 @@ import numpy.typing as npt
 
 from orbemu.errors import InputError, OrbemuError, UnavailableError, UsageError
 from orbemu.netemu import _netlink, _sys
+from orbemu.netemu._kernels import tree_bottleneck_bps
 from orbemu.netemu.addressing import DEFAULT_PREFIX, AddressPlan, EmulatedNode, check_run_name
 from orbemu.netemu.namespaces import (
     ENV_RUN,
@@ -455,6 +456,7 @@ class Emulator:
         out["update_ms_mean"] = 1e3 * self.update_s_sum / max(self.updates, 1)
         out["update_ms_max"] = 1e3 * self.update_s_max
         out["emulated_now_ns"] = int(self.emulated_now().ns)
+        out["route_changes"] = self._routing.changes if self._routing is not None else None
         if self._error is not None:
             out["error"] = str(self._error)
         return out
@@ -530,10 +532,12 @@ def _path_tables(topo: Topology, nodes: IntArray,
     all_ground = bool(np.all(nodes >= topo.n_sats))
     targets = nodes if (all_ground and not cfg.relay) else None
     routes = shortest_paths(topo, nodes, metric=cfg.metric, relay=cfg.relay, targets=targets)
-    src = nodes[:, None]
-    dst = nodes[None, :]
-    delay = np.array(routes.delay_s(src, dst), dtype=np.float64)
-    rate = np.array(routes.bottleneck_bps(src, dst), dtype=np.float64)
+    if routes.metric == "delay":
+        delay = np.array(routes.dist[:, nodes], dtype=np.float64)
+    else:
+        delay = np.array(routes.delay_s(nodes[:, None], nodes[None, :]), dtype=np.float64)
+    rate = tree_bottleneck_bps(routes.pred_arc, routes.sources, topo.tail,
+                               topo.capacity_bps)[:, nodes]
     unreachable = ~np.isfinite(delay) | (rate <= 0.0)
     delay[unreachable] = np.inf
     rate[unreachable] = 0.0

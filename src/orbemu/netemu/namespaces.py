@@ -5,8 +5,8 @@ What a run creates, and how each thing is found again::
     object                     where                          marked by
     network namespace          /run/netns/oe-RUN-gG|sS        the alias of its loopback:
                                                               "orbemu-netemu run=RUN node=NAME"
-    interface oe0 (TUN/TAP)    inside each namespace          the same alias; it belongs to the
-                                                              plane process and vanishes with it
+    interface oe0 (TUN/TAP)    inside each namespace          the same alias; persistent: it
+                                                              goes with its namespace
     run folder                 $ORBEMU_NETEMU_DIR/RUN          state.json, tables, stats.json
                                (default /dev/shm/orbemu-netemu)
     packet plane process       -                              environment ORBEMU_NETEMU_RUN=RUN

@@ -264,13 +264,28 @@ def tcp_send(dest: str, port: int, duration_s: float, connect_timeout_s: float) 
     return 0
 
 
-def udp_sink(port: int, count: int, timeout_s: float) -> int:
+def udp_sink(port: int, count: int, timeout_s: float, summary: bool) -> int:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.bind(("0.0.0.0", port))
     sock.settimeout(timeout_s)
     print(json.dumps({"listening": port}), flush=True)
+    if summary:  # count only (throughput runs)
+        got = total = 0
+        first = last = 0
+        while got < count:
+            try:
+                n = len(sock.recv(65536))
+            except TimeoutError:
+                break
+            last = time.monotonic_ns()
+            first = first or last
+            got += 1
+            total += n
+        print(json.dumps({"received": got, "bytes": total, "first_mono_ns": first,
+                          "last_mono_ns": last}), flush=True)
+        return 0
     got = 0
     out = []
     while got < count:
@@ -293,18 +308,53 @@ def udp_sink(port: int, count: int, timeout_s: float) -> int:
     return 0
 
 
-def udp_send(dest: str, port: int, rate_pps: float, count: int, size: int) -> int:
+def udp_send(dest: str, port: int, rate_pps: float, count: int, size: int,
+             tx_stamps: bool) -> int:
+    """Send ``count`` datagrams of ``size`` bytes stamped ``(seq, CLOCK_REALTIME ns)``, at
+    ``rate_pps`` (0: as fast as possible). With ``tx_stamps``, print ``seq tx_ns`` lines: the
+    kernel's transmit timestamps (the sender's own scheduling left out)."""
     addr = resolve(dest)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    if tx_stamps:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, _TX_STAMPS)
     pad = b"\0" * max(0, size - 16)
-    gap = 1.0 / rate_pps
+    gap = 1.0 / rate_pps if rate_pps > 0 else 0.0
     t_next = time.monotonic()
+    stamps: list[str] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                _, anc, _, _ = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except OSError:
+                return
+            stamp = counter = None
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPING and len(data) >= 16:
+                    sec, nsec = struct.unpack_from("qq", data)
+                    stamp = sec * 1_000_000_000 + nsec
+                elif level == socket.IPPROTO_IP and len(data) >= 16:
+                    counter = struct.unpack_from("=IBBBBII", data)[6]
+            if stamp is not None and counter is not None:
+                stamps.append(f"{counter} {stamp}")
+
     for seq in range(count):
-        now = time.monotonic()
-        if t_next > now:
-            time.sleep(t_next - now)
-        sock.sendto(struct.pack("!QQ", seq, time.time_ns()) + pad, (addr, port))
-        t_next += gap
+        if gap:
+            now = time.monotonic()
+            if t_next > now:
+                time.sleep(t_next - now)
+            t_next += gap
+        try:
+            sock.sendto(struct.pack("!QQ", seq, time.time_ns()) + pad, (addr, port))
+        except (BlockingIOError, OSError):
+            continue  # buffer full in a flood: the datagram is lost before the network
+        if tx_stamps:
+            drain()
+    if tx_stamps:
+        time.sleep(0.05)
+        drain()
+        sys.stdout.write("\n".join(stamps) + "\n")
     return 0
 
 
@@ -333,12 +383,15 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--port", type=int, default=5202)
     a.add_argument("--count", type=int, default=1000)
     a.add_argument("--timeout-s", type=float, default=5.0)
+    a.add_argument("--summary", action="store_true", help="print only counts")
     a = sub.add_parser("udp-send", help="send stamped datagrams at a rate")
     a.add_argument("dest")
     a.add_argument("--port", type=int, default=5202)
     a.add_argument("--rate-pps", type=float, default=100.0)
     a.add_argument("--count", type=int, default=1000)
     a.add_argument("--size", type=int, default=64)
+    a.add_argument("--tx-stamps", action="store_true",
+                   help="print 'seq tx_ns': the kernel's transmit timestamps")
     args: Any = p.parse_args(argv)
     try:
         if args.tool == "ping":
@@ -349,8 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.tool == "tcp-send":
             return tcp_send(args.dest, args.port, args.duration_s, args.connect_timeout_s)
         if args.tool == "udp-sink":
-            return udp_sink(args.port, args.count, args.timeout_s)
-        return udp_send(args.dest, args.port, args.rate_pps, args.count, args.size)
+            return udp_sink(args.port, args.count, args.timeout_s, args.summary)
+        return udp_send(args.dest, args.port, args.rate_pps, args.count, args.size,
+                        args.tx_stamps)
     except KeyboardInterrupt:
         return 130
     except PermissionError as exc:
