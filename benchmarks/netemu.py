@@ -46,7 +46,8 @@ START = Time.parse("2026-01-01T00:00:00Z")
 
 
 def _tool(*args: str) -> list[str]:
-    return [sys.executable, "-m", "orbemu.netemu.tools", *args]
+    from orbemu.netemu.tools import tool_argv
+    return tool_argv(*args)
 
 
 def _sites() -> GroundNodes:

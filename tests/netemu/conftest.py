@@ -7,7 +7,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,8 +72,9 @@ def sites() -> GroundNodes:
 
 
 def python_tool(*args: str) -> list[str]:
-    """argv running :mod:`orbemu.netemu.tools` with this interpreter."""
-    return [sys.executable, "-m", "orbemu.netemu.tools", *args]
+    """argv running a tool of :mod:`orbemu.netemu.tools` (as a script: a fast start)."""
+    from orbemu.netemu.tools import tool_argv
+    return tool_argv(*args)
 
 
 def netns_names() -> set[str]:

@@ -9,6 +9,9 @@
     python -m orbemu.netemu.tools udp-send DEST [--port 5202] [--rate-pps R] [--count N]
                                                 [--size BYTES]
 
+Fast start: ``python .../orbemu/netemu/tools.py ping DEST`` (:data:`SCRIPT`, :func:`tool_argv`)
+runs the same without importing orbemu (standard library only).
+
 ``DEST`` is an address or the name of an emulated node of the run the process was started in
 (``orbemu netemu exec`` sets ``ORBEMU_NETEMU_RUN``). ``ping`` sends ICMP echo requests like
 iputils ``ping`` (raw socket, so root) and times replies with the kernel's receive timestamp
@@ -31,7 +34,19 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["main", "resolve"]
+__all__ = ["SCRIPT", "main", "resolve", "tool_argv"]
+
+#: This file: run it as a script (``python PATH ping ...``) to start in tens of milliseconds
+#: (``python -m orbemu.netemu.tools`` imports the whole orbemu package first). It uses the
+#: standard library only.
+SCRIPT = os.path.abspath(__file__)
+#: ``orbemu.netemu.namespaces.state_root()``'s default (kept here: no orbemu import).
+DEFAULT_STATE_ROOT = "/dev/shm/orbemu-netemu"
+
+
+def tool_argv(*args: str, python: str | None = None) -> list[str]:
+    """The argv that runs one tool with ``python`` (default: this interpreter)."""
+    return [python or sys.executable, SCRIPT, *args]
 
 _SO_TIMESTAMPNS = 35  # socket.SO_TIMESTAMPNS is missing from some Python builds
 _SO_TIMESTAMPING = 37
@@ -47,10 +62,14 @@ def resolve(dest: str) -> str:
         return dest
     except OSError:
         pass
-    from orbemu.netemu.namespaces import ENV_RUN, load_state
-    run = os.environ.get(ENV_RUN, "main")
-    state = load_state(run)
-    for node in (state or {}).get("nodes", []):
+    run = os.environ.get("ORBEMU_NETEMU_RUN", "main")
+    root = os.environ.get("ORBEMU_NETEMU_DIR", DEFAULT_STATE_ROOT)
+    try:
+        with open(os.path.join(root, run, "state.json")) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        state = {}
+    for node in state.get("nodes", []):
         if node["name"] == dest:
             return str(node["address"])
     try:
