@@ -126,8 +126,8 @@ _GROUND_KINDS = {"site": "site", "cloud": "cloud", "station": "station", "gatewa
 
 def select_nodes(elements: ElementSet, ground: GroundNodes, selectors: Sequence[str], *,
                  run: str = "main", prefix: str = DEFAULT_PREFIX,
-                 sat_numbers: Sequence[int] | None = None,
-                 ground_numbers: Sequence[int] | None = None) -> list[EmulatedNode]:
+                 sat_numbers: npt.ArrayLike | None = None,
+                 ground_numbers: npt.ArrayLike | None = None) -> list[EmulatedNode]:
     """The emulated nodes named by ``selectors``, in order, without repeats.
 
     A selector is ``ground:PATTERN`` (any ground node), ``ROLE:PATTERN`` (ground nodes of a
@@ -185,7 +185,7 @@ def select_nodes(elements: ElementSet, ground: GroundNodes, selectors: Sequence[
             name = f"{name}#{kind_}{idx}"
         names_used.add(name)
         numbers = sat_numbers if kind_ == "sat" else ground_numbers
-        number = int(numbers[idx]) if numbers is not None else idx
+        number = int(np.asarray(numbers)[idx]) if numbers is not None else idx
         nodes.append(plan.node(run, kind_, idx, name, number))  # type: ignore[arg-type]
     return nodes
 

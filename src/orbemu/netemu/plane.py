@@ -364,11 +364,11 @@ class Plane:
                 if j != i and row is not None and row[j] != float("inf"):
                     self._enqueue(i, j, frame, now, k, ip)
             return
-        j = self.by_mac.get(dst)
-        if j is None or j == i:
+        dest = self.by_mac.get(dst)
+        if dest is None or dest == i:
             c["drop_unknown"] += 1
             return
-        self._enqueue(i, j, frame, now, k, ip)
+        self._enqueue(i, dest, frame, now, k, ip)
 
     def _row(self, i: int, k: int) -> Any:
         for back in range(self.tables.r - 1):
