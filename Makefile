@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Pure layers are type-checked strictly enough to catch unit and shape slips.
 MYPY_PATHS := src/orbemu/time.py src/orbemu/units.py src/orbemu/constants.py \
               src/orbemu/errors.py src/orbemu/orbits src/orbemu/links src/orbemu/network \
-              src/orbemu/spacecraft src/orbemu/ground
+              src/orbemu/spacecraft src/orbemu/engine src/orbemu/ground
 
 .PHONY: demo test lint typecheck clean bench
 
@@ -21,8 +21,11 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.demo
 
+# The default scenario (orbemu run): a run folder out/atacama-edge with its telemetry.sqlite.
+# The passes/ephemeris tour stays available as `orbemu demo --out out`.
 demo: $(VENV)/.demo
-	$(BIN)/orbemu demo --out out
+	rm -rf out/atacama-edge
+	$(BIN)/orbemu run --out out/atacama-edge
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks tools

@@ -24,7 +24,8 @@ def test_names_asked_for_are_all_there():
                         "stations", "starlink-2025-omm"}
     assert ground == {"cities-top100", "cities-top1000", "geonames-top1000",
                       "starlink-gateways", "starlink-pops", "hypatia-gateways", "ksat", "atlas",
-                      "aws", "dsn", "leaf", "nen", "ssc", "viasat", "commercial"}
+                      "aws", "dsn", "leaf", "nen", "ssc", "viasat", "commercial",
+                      "cloud-regions", "remote-sites"}
     assert len(list_datasets()) == len(elements) + len(ground)
     with pytest.raises(UsageError):
         list_datasets("satellites")  # type: ignore[arg-type]

@@ -58,10 +58,11 @@ def test_the_default_is_the_edge_to_cloud_story():
     assert len(starlink) == 10_395
     assert 12 <= len(eo) <= 24
     assert set(world.roles[eo]) == {"eo"}
-    # a few simulated hours, the EO class has an imager, the relay one none
+    # a few simulated hours; the EO class has an imager; the relay satellites are not modelled
     assert 1 <= sc.run.duration_ns / 3.6e12 <= 6
     assert sc.spacecraft_class("eo-smallsat").imager is not None
-    assert sc.spacecraft_class("relay-sat").imager is None
+    assert sc.spacecraft_models("eo-smallsat").radio.downlink_rate_bps == 3.2e8
+    assert sc.constellations[0].spacecraft is None
     # the start is the newest element epoch (Starlink's snapshot)
     assert world.start == world.elements.epoch_span()[1]
     # Walker catalog numbers do not collide with Starlink's

@@ -219,30 +219,44 @@ ground:
 
 
 def test_spacecraft_bad_values(write):
+    # The keys are those of orbemu.spacecraft.classes: one schema for the models and the files.
     path = write(MINIMAL + """\
 spacecraft:
   eo:
-    power:
-      battery_capacity_wh: -5
-      loads_w: {imagng: 30}
-      safe_mode_enter_soc: 0.6
+    battery:
+      capacity_wh: -5
+      inital_soc: 0.5
+    loads: {payload_w: 30}
     atitude: {slew_rate_deg_s: 1}
 """)
-    check(the_problem(path, "spacecraft.eo.power.battery_capacity_wh"), path, 7,
-          "greater than 0")
-    check(the_problem(path, "spacecraft.eo.power.loads_w.imagng"), path, 8,
-          "unknown key 'imagng' — did you mean 'imaging'?", "idle, imaging")
+    check(the_problem(path, "spacecraft.eo.battery.capacity_wh"), path, 7, "greater than 0")
+    check(the_problem(path, "spacecraft.eo.battery.inital_soc"), path, 8,
+          "did you mean 'initial_soc'?")
     check(the_problem(path, "spacecraft.eo.atitude"), path, 10, "did you mean 'attitude'?")
 
 
-def test_spacecraft_hysteresis(write):
+def test_spacecraft_rules_across_fields(write):
     path = write(MINIMAL + """\
 spacecraft:
   eo:
-    power: {safe_mode_enter_soc: 0.6, safe_mode_exit_soc: 0.5}
+    battery: {safe_enter_soc: 0.6, safe_exit_soc: 0.5}
 """)
-    check(the_problem(path, "spacecraft.eo.power"), path, 6,
-          "safe_mode_exit_soc must be above safe_mode_enter_soc")
+    check(the_problem(path, "spacecraft.eo"), path, 5,
+          "battery: thresholds out of order", "min_soc < safe_enter_soc < safe_exit_soc")
+
+
+def test_spacecraft_schema_mirrors_the_models():
+    from dataclasses import fields
+
+    from orbemu.scenario.model import SpacecraftClass as Section
+    from orbemu.spacecraft.classes import SECTIONS, SpacecraftClass
+    assert set(Section.model_fields) == set(SECTIONS)
+    for name, spec in SECTIONS.items():
+        sub = Section.model_fields[name].annotation
+        sub = next(a for a in getattr(sub, "__args__", (sub,)) if a is not type(None))
+        assert set(sub.model_fields) == {f.name for f in fields(spec)}, name
+    # defaults build the models' defaults, field for field
+    assert Section().build("default") == SpacecraftClass()
 
 
 def test_unknown_spacecraft_class_reference(write):

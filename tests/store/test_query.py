@@ -67,7 +67,7 @@ def test_writes_are_refused_clearly(run, sql):
 def test_sql_errors_list_the_tables(run):
     with pytest.raises(InputError, match="syntax error") as info:
         query(run, "SELEC 1")
-    assert "Tables: checkpoints, contacts, events" in str(info.value)
+    assert "Tables: checkpoints, contact_plan, contacts, events, faults" in str(info.value)
     with pytest.raises(InputError, match="no such table: hk"):
         query(run, "SELECT * FROM hk")
     with pytest.raises(InputError, match="one statement at a time"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 
@@ -114,12 +115,14 @@ def test_every_record_type_round_trips(tmp_path):
     events = q("SELECT * FROM events ORDER BY time_ns")
     assert events[0][:3] == (T0, "contact_start", "B/Svalbard")
     assert json.loads(events[0][3]) == {"elevation_deg": 5.0}
-    assert events[1] == (T0 + STEP, "battery_low", "B", None)
-    assert q("SELECT * FROM contacts") == [(T0, T0 + 600 * 10**9, 1, 0, 42.5, 1.2e11, 1)]
-    assert q("SELECT * FROM packets ORDER BY time_ns") == [(T0, 1, 100, "down", 256, 12.5),
-                                                           (T0 + 1, 1, 200, "up", 64, None)]
+    assert events[1] == (T0 + STEP, "battery_low", "B", None, None)
+    assert q("SELECT * FROM contacts") == [(T0, T0 + 600 * 10**9, 1, 0, 42.5, 1.2e11, 1)
+                                           + (None,) * 6]
+    assert q("SELECT * FROM packets ORDER BY time_ns") == [(T0, 1, 100, "down", 256, 12.5, 1),
+                                                           (T0 + 1, 1, 200, "up", 64, None, 1)]
     assert q("SELECT * FROM network ORDER BY dst") == [
-        (T0, "site:mine", "cloud:a", 45.25, 5, 1), (T0, "site:mine", "cloud:b", None, -1, 0)]
+        (T0, "site:mine", "cloud:a", 45.25, 5, 1, None),
+        (T0, "site:mine", "cloud:b", None, -1, 0, None)]
 
 
 def test_packet_direction_is_checked(tmp_path):
@@ -143,32 +146,59 @@ def test_nothing_is_visible_before_a_commit(tmp_path):
 
 
 def test_checkpoints_and_resume(tmp_path):
+    # The engine checkpoints at an instant before writing anything stamped with it.
     sink = SQLiteSink(tmp_path, commit_interval_s=None)
     sink.start_run(RunInfo(name="r"))
     for step in range(10):
         t = T0 + step * STEP
+        if step in (5, 8):
+            sink.write_checkpoint(step, t, data=f"state-{step}".encode())
         sink.write_housekeeping(t, [0, 1], {"soc": [step, step]})
         sink.write_events([Event(t, "tick", "x")])
-        if step == 5:
-            sink.write_checkpoint(step, t, data=b"state-5")
         sink.end_step(step, t)
     sink.flush()
     sink.abort()
     again = SQLiteSink(tmp_path, resume=True)
     assert again.last_committed() == (9, T0 + 9 * STEP)
-    _, (cp,) = query(tmp_path, "SELECT step, time_ns, data FROM checkpoints")[:2]
-    assert cp == (5, T0 + 5 * STEP, b"state-5")
+    assert again.last_checkpoint() == (8, T0 + 8 * STEP, b"state-8")
     again.resume(T0 + 5 * STEP, 5)
+    assert again.last_checkpoint() == (5, T0 + 5 * STEP, b"state-5")
     assert query(tmp_path, "SELECT max(time_ns), count(*) FROM housekeeping")[1] == [
-        (T0 + 5 * STEP, 12)]
-    assert query(tmp_path, "SELECT count(*) FROM events")[1] == [(6,)]
-    for step in range(6, 8):
+        (T0 + 4 * STEP, 10)]
+    assert query(tmp_path, "SELECT count(*) FROM events")[1] == [(5,)]
+    for step in range(5, 8):
         again.write_housekeeping(T0 + step * STEP, [0, 1], {"soc": [step, step]})
         again.end_step(step, T0 + step * STEP)
     again.close()
     assert query(tmp_path, "SELECT count(*), sum(soc) FROM housekeeping")[1] == [
         (16, 2 * sum(range(8)))]
     assert query(tmp_path, "SELECT status, resumed FROM runs")[1] == [("completed", 1)]
+
+
+def test_engine_records_round_trip(tmp_path):
+    """The records the engine adds: the contact plan, executed contacts, faults, paths."""
+    with SQLiteSink(tmp_path) as sink:
+        sink.write_contact_plan([0, 1], [T0, T0 + 10], [T0 + 600, T0 + 700], [1, 2], [0, 0],
+                                antenna=[0, 1], max_elevation_deg=[40.0, 12.5],
+                                planned_down_bits=[1e10, 2e10], planned_up_bits=[1e5, 2e5])
+        sink.write_contacts([T0], [T0 + 300], [1], [0], contact=[0], status="cut",
+                            volume_bits=[5e9], up_bits=[64.0], planned_start_ns=[T0],
+                            planned_end_ns=[T0 + 600], planned_bits=[1e10])
+        sink.write_faults([0, 1], ["sat", "station"], ["SAT-1", "Svalbard"], ["down", "down"],
+                          [T0, T0 + 5], [T0 + 60, -1], origin=["scripted", "random"],
+                          spec=["sat:SAT-1 down at 0s for 60ns", "station:Svalbard down"])
+        sink.write_network([T0], ["site:a"], ["cloud:b"], [42.0], [3], [True],
+                           path=["site:a > SAT-1 > cloud:b"])
+        sink.write_packets([T0], [1], [0x20], "down", [1000], [5.0], count=[40])
+    q = functools.partial(query, tmp_path)
+    assert q("SELECT contact, antenna, planned_down_bits FROM contact_plan")[1] == [
+        (0, 0, 1e10), (1, 1, 2e10)]
+    assert q("SELECT status, volume_bits, up_bits, planned_end_ns FROM contacts")[1] == [
+        ("cut", 5e9, 64.0, T0 + 600)]
+    assert q("SELECT kind, end_ns, origin FROM faults ORDER BY fault")[1] == [
+        ("sat", T0 + 60, "scripted"), ("station", None, "random")]
+    assert q("SELECT path FROM network")[1] == [("site:a > SAT-1 > cloud:b",)]
+    assert q("SELECT count FROM packets")[1] == [(40,)]
 
 
 def test_folder_rules(tmp_path):

@@ -10,9 +10,18 @@ Commands and their output columns are a contract other tools script against:
   rejected records, notes;
 - ``orbemu walker`` — a designed Walker shell (explicit or ``--preset``) written as TLE or OMM;
 - ``orbemu data`` — the bundled datasets;
-- ``orbemu demo`` — the default job of ``make demo``;
+- ``orbemu run [SCENARIO]`` — run a scenario (the default built-in one by default) into a run
+  folder, with a live display and a summary (:mod:`orbemu.cli.run`);
+- ``orbemu demo`` — the passes/ephemeris tour (what ``make demo`` ran before ``orbemu run``);
 - ``orbemu latency ELEMENTS --stations ... --pair A:B`` — RTT, hops and path between stations over
   time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``.
+- ``orbemu site --site NAME:LAT,LON --destination REGION --out DIR`` — remote-site connectivity
+  to cloud regions: an HTML report with PNG figures and CSV tables (:mod:`orbemu.cli.site`);
+- ``orbemu scenario list | show NAME | check FILE`` — built-in scenarios and validation
+  (:mod:`orbemu.cli.scenario`);
+- ``orbemu query RUN "SQL"`` and ``orbemu export RUN TABLE_OR_SQL OUT`` — a run's records,
+  read-only (:mod:`orbemu.cli.query`);
+- ``orbemu report RUN`` — the run's HTML report (:mod:`orbemu.cli.report`).
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -746,10 +755,48 @@ def demo_cmd(
     run_demo(out_dir, out=_out(), info=_info, progress=_progress)
 
 
+# ---- run -----------------------------------------------------------------------------------------
+
+@_command("run")
+def run_cmd(
+    scenario: Annotated[str | None, typer.Argument(
+        help="A scenario file, or the name of a built-in one (default: the default scenario; "
+             "see `orbemu scenario list`).")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Simulated duration, e.g. 30m, 6h (overrides run.duration).")] = None,
+    speed: Annotated[str | None, typer.Option(
+        "--speed", help="max (as fast as possible), realtime, or a factor such as 10 or 10x.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (faults).")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Run folder (default: the scenario's outputs.dir or runs/NAME).")] = None,
+    fault: Annotated[list[str] | None, typer.Option(
+        "--fault", help="Add a fault, e.g. 'sat:STARLINK-1234 down at 01:00 for 30m' "
+                        "(repeatable).")] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Continue the run in this folder from its last checkpoint.")] = None,
+) -> None:
+    """Run a scenario: spacecraft, contacts, network and faults, recorded in a run folder.
+
+    Shows a live display on a terminal and a summary at the end. The run folder holds
+    telemetry.sqlite (housekeeping, events, contacts, packets, network metrics, faults).
+    """
+    from orbemu.cli.run import run_command
+
+    if speed is not None and speed.strip().replace(".", "", 1).isdigit():
+        speed = f"{speed.strip()}x"
+    run_command(scenario, until=until, speed=speed, seed=seed, out_dir=out_dir,
+                faults=list(fault or []), resume=resume, out=_out(), err=_err(), info=_info)
+
+
 # ---- latency (its own module; registers itself on `app`) -----------------------------------------
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
 from orbemu.cli import netemu as _netemu  # noqa: E402, F401
+from orbemu.cli import query as _query  # noqa: E402, F401
+from orbemu.cli import report as _report  # noqa: E402, F401
+from orbemu.cli import scenario as _scenario  # noqa: E402, F401
+from orbemu.cli import site as _site  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------
 

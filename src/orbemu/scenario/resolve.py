@@ -33,29 +33,16 @@ from orbemu.orbits.walker import DEFAULT_EPOCH, MAX_CATALOG_NUMBER, walker_delta
 from orbemu.scenario.faults import Fault, sample_random_faults, split_isl_target
 from orbemu.scenario.loader import format_yaml_path
 from orbemu.scenario.model import Constellation, GroundSource, Scenario
+from orbemu.spacecraft.targets import Targets
 from orbemu.time import Time
 
-__all__ = ["ResolvedScenario", "Targets", "resolve_scenario"]
+__all__ = ["ResolvedScenario", "resolve_scenario"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 #: Minimum elevation of ground stations that give none, degrees.
 DEFAULT_STATION_MIN_ELEVATION_DEG = 5.0
-
-
-@dataclass(frozen=True, eq=False)
-class Targets:
-    """Imaging targets: ``names`` (k,), ``lat_deg``/``lon_deg`` (k,) WGS84 degrees,
-    ``priority`` (k,) weights (higher first)."""
-
-    names: npt.NDArray[np.object_]
-    lat_deg: FloatArray
-    lon_deg: FloatArray
-    priority: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.names)
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +59,7 @@ class ResolvedScenario:
     ground: every ground node (m), sections in the order stations, gateways, pops, sites,
         destinations; ``roles`` station, gateway, pop, site, cloud; names unique.
     antennas: (m,) parallel contacts per node. setup_s: (m,) slew/setup time per node, s.
-    targets: the imaging targets.
+    targets: the imaging targets (:class:`orbemu.spacecraft.Targets`).
     start: the first instant; ``end`` = start + duration.
     faults: scripted and random faults (all kinds but random ``isl``), ordered by time.
     random_isl: ``(stream, RandomFault)`` of random ISL faults, to draw with
@@ -275,13 +262,14 @@ def _load_ground(sc: Scenario) -> tuple[GroundNodes, npt.NDArray[np.int32], Floa
 
 # ---- targets ---------------------------------------------------------------------------------
 def _read_targets_csv(sc: Scenario, path: tuple[Any, ...], file: str
-                      ) -> list[tuple[str, float, float, float]]:
+                      ) -> list[tuple[str, float, float, float, float | None]]:
     try:
         src = read_text(file)
     except OrbemuError as exc:
         raise _wrap(sc, path, exc) from None
     rows = list(csv.reader(io.StringIO(src.text)))
-    fix = "Write a CSV with a header name,lat_deg,lon_deg[,priority] and one target per row"
+    fix = ("Write a CSV with a header name,lat_deg,lon_deg[,priority][,revisit_s] and one target "
+           "per row")
     if not rows:
         raise ScenarioError("no rows", source=src.name, fix=fix)
     header = [h.strip().lower() for h in rows[0]]
@@ -289,18 +277,20 @@ def _read_targets_csv(sc: Scenario, path: tuple[Any, ...], file: str
         raise ScenarioError(f"header {','.join(header)!r} lacks name, lat_deg or lon_deg",
                             source=src.name, line=1, fix=fix)
     col = {h: k for k, h in enumerate(header)}
-    out = []
+    out: list[tuple[str, float, float, float, float | None]] = []
     for line_no, row in enumerate(rows[1:], start=2):
         if not row or not "".join(row).strip():
             continue
         if len(row) != len(header):
             raise ScenarioError(f"{len(row)} columns for a header of {len(header)}",
                                 source=src.name, line=line_no, text=",".join(row), fix=fix)
-        values = []
-        for key, low, high in (("lat_deg", -90.0, 90.0), ("lon_deg", -180.0, 180.0),
-                               ("priority", 0.0, 1e6)):
+        values: list[float | None] = []
+        for key, low, high, default in (("lat_deg", -90.0, 90.0, None),
+                                        ("lon_deg", -180.0, 180.0, None),
+                                        ("priority", 0.0, 1e6, 1.0),
+                                        ("revisit_s", 0.0, 1e9, None)):
             if key not in col:
-                values.append(1.0)
+                values.append(default)
                 continue
             raw = row[col[key]].strip()
             try:
@@ -316,24 +306,28 @@ def _read_targets_csv(sc: Scenario, path: tuple[Any, ...], file: str
         if not name:
             raise ScenarioError("empty name", source=src.name, line=line_no, field="name",
                                 text=",".join(row), fix=fix)
-        out.append((name, values[0], values[1], values[2]))
+        lat, lon, prio, revisit = values
+        assert lat is not None and lon is not None and prio is not None
+        out.append((name, lat, lon, prio, revisit))
     return out
 
 
 def _load_targets(sc: Scenario) -> Targets:
-    rows: list[tuple[str, float, float, float]] = []
+    rows: list[tuple[str, float, float, float, float]] = []
     for i, t in enumerate(sc.targets):
         if t.file is not None:
-            rows.extend(_read_targets_csv(sc, ("targets", i, "file"), t.file))
+            rows.extend((n, la, lo, p, t.revisit_s if r is None else r)
+                        for n, la, lo, p, r in _read_targets_csv(sc, ("targets", i, "file"),
+                                                                  t.file))
         else:
             assert t.name is not None and t.lat_deg is not None and t.lon_deg is not None
-            rows.append((t.name, t.lat_deg, t.lon_deg, t.priority))
-    names = np.empty(len(rows), dtype=object)
-    names[:] = unique_names(r[0] for r in rows)
-    return Targets(names=names,
-                   lat_deg=np.array([r[1] for r in rows], np.float64),
-                   lon_deg=np.array([r[2] for r in rows], np.float64),
-                   priority=np.array([r[3] for r in rows], np.float64))
+            rows.append((t.name, t.lat_deg, t.lon_deg, t.priority, t.revisit_s))
+    if not rows:
+        return Targets.empty()
+    return Targets.from_arrays(unique_names(r[0] for r in rows), [r[1] for r in rows],
+                               [r[2] for r in rows], priority=[r[3] for r in rows],
+                               revisit_s=[r[4] for r in rows],
+                               source=sc.source_path or sc.name)
 
 
 # ---- selectors and faults --------------------------------------------------------------------

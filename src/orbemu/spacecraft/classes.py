@@ -21,6 +21,7 @@ Field names are the keys a scenario YAML uses, units in every name::
         imager: {swath_half_angle_deg: 2.0, max_off_nadir_deg: 30, min_elevation_deg: 30,
                  min_sun_elevation_deg: 10, pixels_across: 6600, pixels_along: 4400,
                  bands: 4, bits_per_pixel: 12, compression_ratio: 2.0}
+        radio: {downlink_rate_bps: 1.5e8, uplink_rate_bps: 64000, housekeeping_interval_s: 60}
 
 :func:`spacecraft_class` builds a class from such a mapping and raises
 :class:`~orbemu.errors.InputError` naming the key path, the value, the rule and the fix (with a
@@ -55,10 +56,13 @@ from orbemu.errors import InputError, UsageError
 
 __all__ = [
     "ARRAY_NORMALS",
+    "FIELD_RANGES",
+    "SECTIONS",
     "AttitudeSpec",
     "BatterySpec",
     "ImagerSpec",
     "LoadsSpec",
+    "RadioSpec",
     "SolarArraySpec",
     "SpacecraftClass",
     "StorageSpec",
@@ -195,6 +199,18 @@ class ImagerSpec:
 
 
 @dataclass(frozen=True)
+class RadioSpec:
+    """The radio to ground stations (used by the engine's contacts, not by the models here)."""
+
+    #: Highest downlink rate of the transmitter, bit/s (a station's link budget may allow less).
+    downlink_rate_bps: float = 150e6
+    #: Highest uplink (telecommand) rate of the receiver, bit/s.
+    uplink_rate_bps: float = 64e3
+    #: Interval between two housekeeping packets, seconds.
+    housekeeping_interval_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class SpacecraftClass:
     """One kind of satellite; ``imager=None`` for a satellite without one."""
 
@@ -205,6 +221,7 @@ class SpacecraftClass:
     storage: StorageSpec = field(default_factory=StorageSpec)
     attitude: AttitudeSpec = field(default_factory=AttitudeSpec)
     imager: ImagerSpec | None = field(default_factory=ImagerSpec)
+    radio: RadioSpec = field(default_factory=RadioSpec)
 
     def __post_init__(self) -> None:
         _validate(self, source=None, path=self.name)
@@ -225,7 +242,10 @@ _SECTIONS: dict[str, type] = {
     "storage": StorageSpec,
     "attitude": AttitudeSpec,
     "imager": ImagerSpec,
+    "radio": RadioSpec,
 }
+#: The sections of a class and the dataclass of each (the scenario schema mirrors these).
+SECTIONS = _SECTIONS
 
 #: (low, high, low inclusive, high inclusive) per numeric field; None = unbounded.
 _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
@@ -259,7 +279,12 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "bands": (1, None, True, True),
     "bits_per_pixel": (1, 64, True, True),
     "compression_ratio": (1.0, None, True, True),
+    "downlink_rate_bps": (0.0, None, False, True),
+    "uplink_rate_bps": (0.0, None, False, True),
+    "housekeeping_interval_s": (0.0, None, False, True),
 }
+#: Allowed range of every numeric field: ``(low, high, low inclusive, high inclusive)``.
+FIELD_RANGES = _RANGES
 _INTEGER_FIELDS = {"pixels_across", "pixels_along", "bands", "bits_per_pixel"}
 
 
@@ -325,7 +350,8 @@ def _validate(cls: SpacecraftClass, *, source: str | None, path: str) -> None:
     """Check every field of a built class (ranges and cross-field rules)."""
     for section, spec in (("solar_array", cls.solar_array), ("battery", cls.battery),
                           ("loads", cls.loads), ("storage", cls.storage),
-                          ("attitude", cls.attitude), ("imager", cls.imager)):
+                          ("attitude", cls.attitude), ("imager", cls.imager),
+                          ("radio", cls.radio)):
         if spec is None:
             continue
         for f in fields(spec):
@@ -361,7 +387,7 @@ def spacecraft_class(name: str, data: Mapping[str, Any] | None, *, source: str |
     """Build and validate a :class:`SpacecraftClass` from a scenario mapping.
 
     ``data`` holds any of the sections ``solar_array``, ``battery``, ``loads``, ``storage``,
-    ``attitude``, ``imager`` (each a mapping of the fields above; missing fields take the
+    ``attitude``, ``imager``, ``radio`` (each a mapping of the fields above; missing fields take the
     defaults; ``imager: null`` for none). ``source`` is the file name and ``path`` the key path
     of the class in it (default: ``name``), used in error messages.
     """

@@ -15,7 +15,14 @@ An adapter. Standard library only (``sqlite3``); Parquet export needs pyarrow (`
 batching and crash safety are described in :mod:`orbemu.store.sqlite`).
 """
 
-from orbemu.store.query import connect_readonly, export, list_tables, query, read_progress
+from orbemu.store.query import (
+    connect_readonly,
+    export,
+    iter_query,
+    list_tables,
+    query,
+    read_progress,
+)
 from orbemu.store.sink import Event, RunInfo, Sink
 from orbemu.store.sqlite import DB_NAME, SQLiteSink, database_path
 
@@ -28,6 +35,7 @@ __all__ = [
     "connect_readonly",
     "database_path",
     "export",
+    "iter_query",
     "list_tables",
     "query",
     "read_progress",

@@ -17,12 +17,13 @@ from typing import Any, Literal
 from orbemu.errors import InputError, UnavailableError
 from orbemu.store.sqlite import database_path
 
-__all__ = ["connect_readonly", "export", "list_tables", "query", "read_progress"]
+__all__ = ["connect_readonly", "export", "iter_query", "list_tables", "query", "read_progress"]
 
 ExportFormat = Literal["parquet", "csv"]
 
 _WRITE_FIX = ("Queries are read-only (SELECT, WITH ... SELECT, PRAGMA table_info(...)); "
-              "export a result with orbemu query --out FILE.parquet|csv instead of writing")
+              "write a result elsewhere with orbemu query RUN SQL --output FILE.parquet|csv or "
+              "orbemu export")
 
 
 def connect_readonly(run_dir: str | Path) -> sqlite3.Connection:
@@ -77,7 +78,7 @@ def _sql_error(exc: sqlite3.Error, sql: str, run_dir: str | Path) -> InputError:
     except InputError:  # pragma: no cover - the database vanished meanwhile
         tables = "?"
     return InputError(f"SQLite cannot run the query: {text}", source=str(run_dir), text=sql,
-                      fix=f"Tables: {tables}; see docs for their columns")
+                      fix=f"Tables: {tables}; PRAGMA table_info(TABLE) lists a table's columns")
 
 
 def _cursor(db: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any],
@@ -109,6 +110,32 @@ def query(run_dir: str | Path, sql: str, params: Sequence[Any] | dict[str, Any] 
         return columns, rows
     finally:
         db.close()
+
+
+def iter_query(run_dir: str | Path, sql: str, params: Sequence[Any] | dict[str, Any] = (),
+               *, batch_rows: int = 10_000
+               ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+    """Like :func:`query`, but the rows come in batches as they are read (memory bounded by
+    one batch whatever the result size): ``(column names, iterator of row lists)``. The
+    statement is checked before this returns (errors as :func:`query`'s); the connection
+    closes when the iterator is exhausted or garbage-collected."""
+    db = connect_readonly(run_dir)
+    try:
+        cur = _cursor(db, sql, params, run_dir)
+    except BaseException:
+        db.close()
+        raise
+    columns = [d[0] for d in cur.description or ()]
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        try:
+            yield from _batches(cur, batch_rows)
+        except sqlite3.Error as exc:
+            raise _sql_error(exc, sql, run_dir) from None
+        finally:
+            db.close()
+
+    return columns, batches()
 
 
 def read_progress(run_dir: str | Path) -> tuple[int, int] | None:

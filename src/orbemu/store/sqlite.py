@@ -13,11 +13,18 @@ Tables (units in the column names; ``sat``/``station`` are indices into ``satell
     housekeeping  time_ns, sat, <one column per housekeeping quantity>   (wide, see below)
     telemetry     time_ns, sat, key_id, value   + telemetry_keys(key_id, key)
                   + view telemetry_named(time_ns, sat, key, value)       (sparse points)
-    events        time_ns, kind, subject, detail (JSON)
-    contacts      start_ns, end_ns, sat, station, max_elevation_deg, volume_bits, antenna
-    packets       time_ns, sat, apid, direction ('up'/'down'), size_bytes, latency_ms
-    network       time_ns, src, dst, rtt_ms, hops, reachable
+    events        time_ns, kind, subject, detail (JSON), step (the engine step that wrote it)
+    contact_plan  contact, start_ns, end_ns, sat, station, antenna, max_elevation_deg,
+                  planned_down_bits, planned_up_bits              (the schedule, written once)
+    contacts      start_ns, end_ns, sat, station, max_elevation_deg, volume_bits, antenna,
+                  contact, status, up_bits, planned_start_ns, planned_end_ns, planned_bits
+                                                                   (executed, one per close)
+    packets       time_ns, sat, apid, direction ('up'/'down'), size_bytes, latency_ms, count
+    network       time_ns, src, dst, rtt_ms, hops, reachable, path
+    faults        fault, kind, target, effect, start_ns, end_ns, fraction, origin, spec
     checkpoints   step, time_ns, path, data (BLOB), created_utc
+
+What each record means is described in :mod:`orbemu.engine.recorder` (the engine writes them).
 
 Layout of housekeeping (the bulk: 1,000 satellites × 8,640 steps a day): one *wide* row per
 satellite per step, appended to a rowid table in time order, columns created from the first
@@ -42,7 +49,8 @@ inside an open transaction; only :meth:`SQLiteSink.flush` (and :meth:`~SQLiteSin
 ``commit_every_steps`` steps or ``commit_interval_s`` seconds have passed) commits, together
 with the ``progress`` row. So after a crash the database holds every step up to the last commit,
 whole, and ``progress`` says which: :meth:`SQLiteSink.resume` deletes whatever a resumed run
-will write again.
+will write again — every timed record at or after the checkpoint's instant (the engine stamps
+each record inside the step that wrote it, so that instant separates before from after).
 """
 
 from __future__ import annotations
@@ -63,8 +71,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from orbemu.engine.recorder import Event, RunInfo
 from orbemu.errors import InputError, UsageError
-from orbemu.store.sink import Event, RunInfo
 
 __all__ = ["DB_NAME", "SQLiteSink", "database_path"]
 
@@ -94,16 +102,25 @@ CREATE TABLE IF NOT EXISTS telemetry(
 CREATE VIEW IF NOT EXISTS telemetry_named AS
     SELECT t.time_ns, t.sat, k.key, t.value FROM telemetry t JOIN telemetry_keys k USING (key_id);
 CREATE TABLE IF NOT EXISTS events(
-    time_ns INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT, detail TEXT);
+    time_ns INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT, detail TEXT, step INTEGER);
+CREATE TABLE IF NOT EXISTS contact_plan(
+    contact INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+    sat INTEGER NOT NULL, station INTEGER NOT NULL, antenna INTEGER, max_elevation_deg REAL,
+    planned_down_bits REAL, planned_up_bits REAL);
 CREATE TABLE IF NOT EXISTS contacts(
     start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, sat INTEGER NOT NULL,
-    station INTEGER NOT NULL, max_elevation_deg REAL, volume_bits REAL, antenna INTEGER);
+    station INTEGER NOT NULL, max_elevation_deg REAL, volume_bits REAL, antenna INTEGER,
+    contact INTEGER, status TEXT, up_bits REAL, planned_start_ns INTEGER,
+    planned_end_ns INTEGER, planned_bits REAL);
 CREATE TABLE IF NOT EXISTS packets(
     time_ns INTEGER NOT NULL, sat INTEGER NOT NULL, apid INTEGER NOT NULL,
-    direction TEXT NOT NULL, size_bytes INTEGER NOT NULL, latency_ms REAL);
+    direction TEXT NOT NULL, size_bytes INTEGER NOT NULL, latency_ms REAL, count INTEGER);
 CREATE TABLE IF NOT EXISTS network(
     time_ns INTEGER NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL, rtt_ms REAL,
-    hops INTEGER, reachable INTEGER NOT NULL);
+    hops INTEGER, reachable INTEGER NOT NULL, path TEXT);
+CREATE TABLE IF NOT EXISTS faults(
+    fault INTEGER PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, effect TEXT NOT NULL,
+    start_ns INTEGER NOT NULL, end_ns INTEGER, fraction REAL, origin TEXT, spec TEXT);
 CREATE TABLE IF NOT EXISTS checkpoints(
     step INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, path TEXT, data BLOB,
     created_utc TEXT NOT NULL);
@@ -115,21 +132,25 @@ CREATE INDEX IF NOT EXISTS housekeeping_sat ON housekeeping(sat);
 CREATE INDEX IF NOT EXISTS telemetry_sat_key_time ON telemetry(sat, key_id, time_ns);
 CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
 CREATE INDEX IF NOT EXISTS contacts_sat ON contacts(sat, start_ns);
+CREATE INDEX IF NOT EXISTS contact_plan_sat ON contact_plan(sat, start_ns);
 CREATE INDEX IF NOT EXISTS packets_sat_time ON packets(sat, time_ns);
 CREATE INDEX IF NOT EXISTS network_pair_time ON network(src, dst, time_ns);
 """
 
-#: Tables whose rows belong to one instant, and the column holding it (for resume).
-_TIMED = {"housekeeping": "time_ns", "telemetry": "time_ns", "events": "time_ns",
-          "contacts": "start_ns", "packets": "time_ns", "network": "time_ns",
-          "checkpoints": "time_ns"}
+#: Tables whose rows belong to one instant, and the column holding it (for resume): the instant
+#: a row was written at (a contact is written when it closes). ``contact_plan`` and ``faults``
+#: are written once at the start of a run; events go by the ``step`` that wrote them.
+_TIMED = {"housekeeping": "time_ns", "telemetry": "time_ns", "contacts": "end_ns",
+          "packets": "time_ns", "network": "time_ns"}
 
 _INSERT = {
     "telemetry": "INSERT INTO telemetry VALUES (?, ?, ?, ?)",
-    "events": "INSERT INTO events VALUES (?, ?, ?, ?)",
-    "contacts": "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "packets": "INSERT INTO packets VALUES (?, ?, ?, ?, ?, ?)",
-    "network": "INSERT INTO network VALUES (?, ?, ?, ?, ?, ?)",
+    "events": "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+    "contacts": "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "contact_plan": "INSERT OR REPLACE INTO contact_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "packets": "INSERT INTO packets VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "network": "INSERT INTO network VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "faults": "INSERT OR REPLACE INTO faults VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 }
 
 _COLUMN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -342,29 +363,62 @@ class SQLiteSink:
                                    _col(sat, n, "sat", "int"), ids,
                                    _col(value, n, "value"), strict=True))
 
-    def write_events(self, events: Iterable[Event | tuple[Any, ...]]) -> None:
+    def write_events(self, events: Iterable[Event | tuple[Any, ...]], *,
+                     step: int | None = None) -> None:
+        """Events, written during engine step ``step`` (resume deletes by it)."""
         rows = []
+        st = None if step is None else int(step)
         for e in events:
             ev = e if isinstance(e, Event) else Event(*e)
             detail = None if ev.detail is None else json.dumps(dict(ev.detail), default=str)
-            rows.append((int(ev.time_ns), str(ev.kind), str(ev.subject), detail))
+            rows.append((int(ev.time_ns), str(ev.kind), str(ev.subject), detail, st))
         self._add("events", rows)
+
+    def write_contact_plan(self, contact: npt.ArrayLike, start_ns: npt.ArrayLike,
+                           end_ns: npt.ArrayLike, sat: npt.ArrayLike, station: npt.ArrayLike, *,
+                           antenna: npt.ArrayLike | None = None,
+                           max_elevation_deg: npt.ArrayLike | None = None,
+                           planned_down_bits: npt.ArrayLike | None = None,
+                           planned_up_bits: npt.ArrayLike | None = None) -> None:
+        n = _length(contact, start_ns, end_ns, sat, station)
+        self._add("contact_plan", zip(
+            _col(contact, n, "contact", "int"), _col(start_ns, n, "start_ns", "int"),
+            _col(end_ns, n, "end_ns", "int"), _col(sat, n, "sat", "int"),
+            _col(station, n, "station", "int"),
+            _col(antenna, n, "antenna", "int") if antenna is not None else [None] * n,
+            _col(max_elevation_deg, n, "max_elevation_deg"),
+            _col(planned_down_bits, n, "planned_down_bits"),
+            _col(planned_up_bits, n, "planned_up_bits"), strict=True))
 
     def write_contacts(self, start_ns: npt.ArrayLike, end_ns: npt.ArrayLike, sat: npt.ArrayLike,
                        station: npt.ArrayLike, *, max_elevation_deg: npt.ArrayLike | None = None,
                        volume_bits: npt.ArrayLike | None = None,
-                       antenna: npt.ArrayLike | None = None) -> None:
+                       antenna: npt.ArrayLike | None = None, contact: npt.ArrayLike | None = None,
+                       status: str | Sequence[str] | None = None,
+                       up_bits: npt.ArrayLike | None = None,
+                       planned_start_ns: npt.ArrayLike | None = None,
+                       planned_end_ns: npt.ArrayLike | None = None,
+                       planned_bits: npt.ArrayLike | None = None) -> None:
         n = _length(start_ns, end_ns, sat, station)
+
+        def ints(values: Any, name: str) -> list[Any]:
+            return _col(values, n, name, "int") if values is not None else [None] * n
+
+        statuses = ([status] * n if isinstance(status, str) or status is None
+                    else _col(status, n, "status", "str"))
         self._add("contacts", zip(
             _col(start_ns, n, "start_ns", "int"), _col(end_ns, n, "end_ns", "int"),
             _col(sat, n, "sat", "int"), _col(station, n, "station", "int"),
             _col(max_elevation_deg, n, "max_elevation_deg"), _col(volume_bits, n, "volume_bits"),
-            _col(antenna, n, "antenna", "int") if antenna is not None else [None] * n,
+            ints(antenna, "antenna"), ints(contact, "contact"), statuses,
+            _col(up_bits, n, "up_bits"), ints(planned_start_ns, "planned_start_ns"),
+            ints(planned_end_ns, "planned_end_ns"), _col(planned_bits, n, "planned_bits"),
             strict=True))
 
     def write_packets(self, time_ns: npt.ArrayLike, sat: npt.ArrayLike, apid: npt.ArrayLike,
                       direction: str | Sequence[str], size_bytes: npt.ArrayLike,
-                      latency_ms: npt.ArrayLike | None = None) -> None:
+                      latency_ms: npt.ArrayLike | None = None, *,
+                      count: npt.ArrayLike | None = None) -> None:
         n = _length(time_ns, sat, apid, size_bytes)
         dirs = [direction] * n if isinstance(direction, str) else _col(direction, n,
                                                                         "direction", "str")
@@ -374,16 +428,33 @@ class SQLiteSink:
         self._add("packets", zip(
             _col(time_ns, n, "time_ns", "int"), _col(sat, n, "sat", "int"),
             _col(apid, n, "apid", "int"), dirs, _col(size_bytes, n, "size_bytes", "int"),
-            _col(latency_ms, n, "latency_ms"), strict=True))
+            _col(latency_ms, n, "latency_ms"),
+            _col(count, n, "count", "int") if count is not None else [1] * n, strict=True))
 
     def write_network(self, time_ns: npt.ArrayLike, src: Sequence[str], dst: Sequence[str],
                       rtt_ms: npt.ArrayLike, hops: npt.ArrayLike,
-                      reachable: npt.ArrayLike) -> None:
+                      reachable: npt.ArrayLike, *, path: Sequence[str] | None = None) -> None:
         n = _length(time_ns, rtt_ms, hops, reachable, src)
         self._add("network", zip(
             _col(time_ns, n, "time_ns", "int"), _col(src, n, "src", "str"),
             _col(dst, n, "dst", "str"), _col(rtt_ms, n, "rtt_ms"),
-            _col(hops, n, "hops", "int"), _col(reachable, n, "reachable", "int"), strict=True))
+            _col(hops, n, "hops", "int"), _col(reachable, n, "reachable", "int"),
+            _col(path, n, "path", "str") if path is not None else [None] * n, strict=True))
+
+    def write_faults(self, fault: npt.ArrayLike, kind: Sequence[str], target: Sequence[str],
+                     effect: Sequence[str], start_ns: npt.ArrayLike, end_ns: npt.ArrayLike, *,
+                     fraction: npt.ArrayLike | None = None,
+                     origin: Sequence[str] | None = None,
+                     spec: Sequence[str] | None = None) -> None:
+        """The faults of the run; ``end_ns`` −1 (or NULL) means until the end."""
+        n = _length(fault, start_ns)
+        ends = [None if e is None or e < 0 else e for e in _col(end_ns, n, "end_ns", "int")]
+        self._add("faults", zip(
+            _col(fault, n, "fault", "int"), _col(kind, n, "kind", "str"),
+            _col(target, n, "target", "str"), _col(effect, n, "effect", "str"),
+            _col(start_ns, n, "start_ns", "int"), ends, _col(fraction, n, "fraction"),
+            _col(origin, n, "origin", "str") if origin is not None else [None] * n,
+            _col(spec, n, "spec", "str") if spec is not None else [None] * n, strict=True))
 
     def write_checkpoint(self, step: int, time_ns: int, *, data: bytes | None = None,
                          path: str | None = None) -> None:
@@ -447,16 +518,33 @@ class SQLiteSink:
         row = self._db.execute("SELECT step, time_ns FROM progress WHERE id = 0").fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
-    def resume(self, after_time_ns: int, step: int) -> None:
-        """Continue a run from a checkpoint at ``after_time_ns`` (step ``step``): delete every
-        record later than it (a resumed run writes them again) and mark the run running."""
+    def last_checkpoint(self) -> tuple[int, int, bytes] | None:
+        """``(step, time_ns, data)`` of the newest checkpoint (its file's bytes when it was
+        stored by path), or None."""
+        self._write_pending()
+        row = self._db.execute("SELECT step, time_ns, data, path FROM checkpoints "
+                               "ORDER BY step DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        data = row[2] if row[2] is not None else Path(row[3]).read_bytes()
+        return int(row[0]), int(row[1]), bytes(data)
+
+    def resume(self, checkpoint_time_ns: int, step: int) -> None:
+        """Continue a run from its checkpoint at ``checkpoint_time_ns`` (taken before step
+        ``step``): delete every timed record at or after that instant, the events written by
+        step ``step`` or later (the resumed run writes them again) and every later checkpoint,
+        and mark the run running."""
         self._write_pending()
         self._begin()
+        t = int(checkpoint_time_ns)
         for table, column in _TIMED.items():
-            self._db.execute(f"DELETE FROM {table} WHERE {column} > ?", (int(after_time_ns),))
+            self._db.execute(f"DELETE FROM {table} WHERE {column} >= ?", (t,))
+        self._db.execute("DELETE FROM events WHERE step >= ? OR (step IS NULL AND time_ns >= ?)",
+                         (int(step), t))
+        self._db.execute("DELETE FROM checkpoints WHERE time_ns > ?", (t,))
         self._db.execute("UPDATE runs SET status = 'running', resumed = resumed + 1 "
                          "WHERE run_id = (SELECT max(run_id) FROM runs)")
-        self._progress = (int(step), int(after_time_ns))
+        self._progress = (int(step), t)
         self._commit()
 
     # ---- internals --------------------------------------------------------------------------
