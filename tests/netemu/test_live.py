@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -177,7 +178,7 @@ def test_crash_cleanup_finds_leftovers_by_marker(tmp_path, run_name, state_dir):
     namespace (by the marker inside it) and every process in them."""
     scenario = tmp_path / "two-cities.yaml"
     scenario.write_text(_SCENARIO)
-    exe = os.path.join(os.path.dirname(os.sys.executable), "orbemu")
+    exe = _orbemu()
     up = subprocess.Popen([exe, "netemu", "up", str(scenario), "--run", run_name],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state_file = state_dir / run_name / "state.json"
@@ -245,6 +246,105 @@ def test_hop_by_hop_through_satellite_namespaces(shell, sites, run_name):
     if os.environ.get("ORBEMU_NETEMU_DEBUG"):
         print("hop: hops", hops, "ttl", ttl, "err", (measured - model).round(3))
     assert -ONE_MS <= err <= 0.25 * 2 * np.median(hops), f"median error {err:.3f} ms"
+
+
+def _orbemu() -> str:
+    return os.path.join(os.path.dirname(sys.executable), "orbemu")
+
+
+def _wait_running(state_file, proc, timeout_s: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if state_file.exists():
+            try:
+                state = json.loads(state_file.read_text())
+            except ValueError:
+                state = {}
+            if state.get("status") == "running":
+                return state
+        assert proc.poll() is None, "orbemu exited before the emulation was running"
+        time.sleep(0.1)
+    raise AssertionError("the emulation did not start")
+
+
+def test_cli_session_up_exec_fault_status_down(tmp_path, run_name, state_dir):
+    """As a user: `up` in one terminal; `status`, `exec` a ping, force a node down (ICMP host
+    unreachable from the router address), back up, `down` in another."""
+    scenario = tmp_path / "two-cities.yaml"
+    scenario.write_text(_SCENARIO)
+    exe = _orbemu()
+    up = subprocess.Popen([exe, "netemu", "up", str(scenario), "--run", run_name],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_running(state_dir / run_name / "state.json", up)
+        status = subprocess.run([exe, "netemu", "status", "--run", run_name],
+                                capture_output=True, text=True, check=True).stdout
+        assert "london" in status and "10.64.0.1" in status and "plane running" in status
+
+        def ping(count: int) -> str:
+            return subprocess.run([exe, "netemu", "exec", "london", "--run", run_name, "--",
+                                   "orbemu", "netemu", "tool", "ping", "new-york", "-c",
+                                   str(count), "-i", "0.2"],
+                                  capture_output=True, text=True, timeout=60).stdout
+
+        assert "3 received" in ping(3)
+        subprocess.run([exe, "netemu", "fault", "new-york", "down", "--run", run_name],
+                       check=True, capture_output=True)
+        out = ping(2)
+        assert "From 10.127.255.254 icmp_seq=1 Destination Host Unreachable" in out, out
+        assert "0 received" in out
+        subprocess.run([exe, "netemu", "fault", "new-york", "up", "--run", run_name],
+                       check=True, capture_output=True)
+        assert "2 received" in ping(2)
+    finally:
+        done = subprocess.run([exe, "netemu", "down", "--run", run_name], capture_output=True,
+                              text=True, timeout=60)
+        up.wait(timeout=30)
+    assert done.returncode == 0 and "removed 2 namespaces" in done.stderr, done.stderr
+    assert not any(n.startswith(f"oe-{run_name}-") for n in netns_names())
+
+
+def test_orbemu_run_with_a_netemu_section(tmp_path, state_dir):
+    """`orbemu run` of a scenario with `netemu:`: the live network runs on the engine's clock
+    for the run and is gone at its end."""
+    scenario = tmp_path / "live.yaml"
+    scenario.write_text(_SCENARIO.replace(
+        "run: {start: 2026-01-01T00:00:00Z, duration: 1h, step: 10s}",
+        "run: {start: 2026-01-01T00:00:00Z, duration: 15s, step: 1s, clock: realtime}")
+        + "netemu: {}\noutputs: {report: false}\n")
+    exe = _orbemu()
+    run = subprocess.Popen([exe, "run", str(scenario), "--out", str(tmp_path / "r")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        state = _wait_running(state_dir / "main" / "state.json", run)
+        ping = subprocess.run([exe, "netemu", "exec", "london", "--", "orbemu", "netemu", "tool",
+                               "ping", "new-york", "-c", "5", "-i", "0.2", "--json"],
+                              capture_output=True, text=True, timeout=60).stdout
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    assert "completed" in out and "live network: removed 2 namespaces" in err
+    replies = [json.loads(line) for line in ping.splitlines() if '"rtt_ms"' in line]
+    assert len(replies) == 5
+    # the model: London -> New York at the run's start is 98.7 ms (route unchanged until 25 s)
+    sim = NetworkSimulation(*_two_cities(), NetworkConfig(gsl_policy="nearest", gsl_per_node=1))
+    (step,) = sim.steps(START + 5 * 10**9, sources=[0], targets=[1])
+    model_ms = step.routes.rtt_s(step.node(0), step.node(1)) * 1e3
+    assert abs(np.median([r["rtt_ms"] for r in replies]) - model_ms) <= ONE_MS
+    assert not any(n.startswith("oe-main-") for n in netns_names())
+    assert state["label"] == "two-cities"
+
+
+def _two_cities():
+    from orbemu.orbits.ground_nodes import GroundNodes
+    from orbemu.orbits.walker import walker_delta
+    sats = walker_delta(24, 22, 1, inclination_deg=53.0, altitude_m=550e3)
+    ground = GroundNodes.from_arrays(["london", "new-york"], [51.51, 40.71], [-0.13, -74.01],
+                                     [20.0, 10.0], roles="site")
+    return sats, ground
 
 
 _SCENARIO = """\

@@ -30,7 +30,7 @@ from orbemu.errors import InputError, UnavailableError
 from orbemu.time import Time
 from orbemu.units import format_duration_ns, parse_duration_ns
 
-__all__ = ["netemu_app"]
+__all__ = ["RunNetwork", "netemu_app"]
 
 netemu_app = typer.Typer(
     help="Live network emulation: real programs in network namespaces, packets carried with "
@@ -284,7 +284,7 @@ def down_cmd(
                                            "crashed ones (found by their markers).")] = False,
 ) -> None:
     """Stop a run and remove everything it created (also after a crash)."""
-    from orbemu.netemu._sys import check_capabilities
+    from orbemu.netemu._sys import NETNS_DIR, check_capabilities
     from orbemu.netemu.namespaces import load_state, teardown
 
     if os.geteuid() != 0:
@@ -294,26 +294,32 @@ def down_cmd(
     for r in runs:
         state = load_state(r) if r is not None else None
         pids = []
+        before: set[str] = set()
         if state is not None:
+            before = {n["netns"] for n in state.get("nodes", [])
+                      if os.path.exists(os.path.join(NETNS_DIR, n["netns"]))}
             ctrl = state.get("controller_pid")
             if isinstance(ctrl, int) and ctrl != os.getpid() and _same_process(state):
-                # ask the foreground `up` to tear down itself, then sweep
+                # ask the foreground `up` (or `run`) to tear down itself, then sweep
                 with contextlib.suppress(OSError):
                     os.kill(ctrl, signal.SIGTERM)
+                    total_p += 1
                 deadline = _time.monotonic() + 15.0
                 while _pid_alive(ctrl) and _time.monotonic() < deadline:
                     _time.sleep(0.05)
                 if _pid_alive(ctrl):
                     pids.append(ctrl)
+                    total_p -= 1
         report = teardown(r, extra_pids=pids)
-        total_ns += len(report.namespaces)
+        gone = {n for n in before if not os.path.exists(os.path.join(NETNS_DIR, n))}
+        total_ns += len(gone | set(report.namespaces))
         total_p += len(report.processes)
         for name in report.unmarked:
             _err().print(f"warning: {name} is listed in the state file but carries no "
                          "orbemu marker: left alone", markup=False, style="yellow")
         for e in report.errors:
             _err().print(f"warning: {e}", markup=False, style="yellow")
-    _info(f"removed {total_ns} namespaces and {total_p} processes")
+    _info(f"removed {total_ns} namespaces and stopped {total_p} processes")
 
 
 def _same_process(state: dict[str, Any]) -> bool:
@@ -323,3 +329,61 @@ def _same_process(state: dict[str, Any]) -> bool:
     pid = state.get("controller_pid")
     ticks = state.get("controller_start_ticks")
     return isinstance(pid, int) and ticks is not None and process_start_ticks(pid) == ticks
+
+
+# ---- `orbemu run` with a netemu: section ------------------------------------------------------
+class RunNetwork:
+    """The live network of an ``orbemu run`` whose scenario has a ``netemu:`` section: the
+    namespaces and the plane come up before the run, the emulation clock is tied to the
+    engine's (emulated ``run.start`` is due when the engine's clock says so), and everything is
+    removed when the run ends. The engine must run in real time (``clock: realtime``): real
+    programs live in real time."""
+
+    def __init__(self, built: Any, info: Any) -> None:
+        self.built = built
+        self.info = info
+        self._started = False
+
+    @classmethod
+    def attach(cls, sc: Any, world: Any, info: Any, out: Any) -> RunNetwork | None:
+        """Bring the live network of ``sc`` up (clock not started), or None without a
+        ``netemu:`` section."""
+        if sc.netemu is None:
+            return None
+        from orbemu.scenario.emulation import live_emulation
+
+        if sc.run.clock.mode != "realtime":
+            raise InputError(
+                f"the scenario has a netemu: section (live network emulation) but runs with "
+                f"clock {sc.run.clock}", field="run.clock",
+                fix="Real programs need real time: set run.clock: realtime (or --speed "
+                    "realtime), or remove the netemu: section and use `orbemu netemu up`")
+        built = live_emulation(world, run="main", start="run")
+        for note in built.notes:
+            info(f"  netemu: {note}")
+        info(f"live network: bringing up {len(built.nodes)} namespaces "
+             f"({built.emulator.settings.mode} mode)")
+        built.emulator.up(start_clock=False)
+        for n in built.nodes[:40]:
+            out.print(f"  {n.name:<28} {n.address:<15} {n.netns}", markup=False)
+        info("run programs with: orbemu netemu exec NODE -- COMMAND")
+        return cls(built, info)
+
+    def progress(self, emulation: Any, inner: Any = None) -> Any:
+        """A progress callback for ``Emulation.run`` that starts the emulation clock on the
+        engine's first step (then calls ``inner``)."""
+        def call(status: Any) -> None:
+            if not self._started:
+                self._started = True
+                start = int(self.built.start.ns)
+                self.built.emulator.start_clock(emulation.clock.due_ns(start))
+            self.built.emulator.check()
+            if inner is not None:
+                inner(status)
+        return call
+
+    def close(self) -> None:
+        report = self.built.emulator.down()
+        if report is not None:
+            self.info(f"live network: removed {len(report.namespaces)} namespaces, "
+                      f"{len(report.processes)} processes")

@@ -266,8 +266,10 @@ class Emulator:
             yield step.time, d, r
 
     # ---- up --------------------------------------------------------------------------------
-    def up(self) -> None:
-        """Build the namespaces, the first tables and the plane; start the update thread."""
+    def up(self, *, start_clock: bool = True) -> None:
+        """Build the namespaces, the first tables and the plane; start the emulation clock and
+        the update thread (``start_clock=False``: later, with :meth:`start_clock`, e.g. tied to
+        another clock). Until the clock starts, packets get the tables of ``start``."""
         if self._is_up:
             raise UsageError("this emulation is already up")
         _sys.check_capabilities()
@@ -312,18 +314,31 @@ class Emulator:
             if self._routing is not None:
                 self._routing.connect()
                 self._routing.apply_due(0)
-            self._mono0 = time.monotonic_ns()
-            self.tables.start_clock(self._mono0, s.speed)
-            self._state["status"] = "running"
-            self._state["clock_started_utc"] = _dt.datetime.now(_dt.UTC).isoformat(
-                timespec="milliseconds")
+            self._state["status"] = "ready"
             save_state(self.run, self._state)
-            self._thread = threading.Thread(target=self._updates, name="netemu-updates",
-                                            daemon=True)
-            self._thread.start()
+            if start_clock:
+                self.start_clock()
         except BaseException:
             self.down()
             raise
+
+    def start_clock(self, mono0_ns: int | None = None) -> None:
+        """Start emulated time: ``start`` happens at monotonic time ``mono0_ns`` (default:
+        now; ``time.monotonic_ns``/``perf_counter_ns`` readings), and the update thread keeps
+        the tables ahead of it."""
+        if self.tables is None or not self._is_up:
+            raise UsageError("start_clock() needs the emulation up (up(start_clock=False))")
+        if self._thread is not None:
+            raise UsageError("the emulation clock is already running")
+        self._mono0 = time.monotonic_ns() if mono0_ns is None else int(mono0_ns)
+        self.tables.start_clock(self._mono0, self.settings.speed)
+        self._state["status"] = "running"
+        self._state["clock_started_utc"] = _dt.datetime.now(_dt.UTC).isoformat(
+            timespec="milliseconds")
+        save_state(self.run, self._state)
+        self._thread = threading.Thread(target=self._updates, name="netemu-updates",
+                                        daemon=True)
+        self._thread.start()
 
     def _start_plane(self) -> None:
         env = {**os.environ, ENV_RUN: self.run, "ORBEMU_NETEMU_PDEATHSIG": "1"}

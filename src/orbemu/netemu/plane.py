@@ -278,6 +278,11 @@ class Plane:
                 if back:
                     self.counters["stale_tables"] += 1
                 break
+        if got is None:  # the controller is further behind: the newest table it wrote
+            newest = self.tables.written_k
+            if 0 <= newest < k:
+                got = self.tables.read(newest, flow.i, flow.j)
+                self.counters["stale_tables"] += 1
         flow.k = k
         if got is None:
             flow.up = False

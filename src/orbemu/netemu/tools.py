@@ -100,12 +100,19 @@ def _tx_stamps(sock: socket.socket, sent: dict[int, tuple[int, int]]) -> None:
     """Replace user-space send times by the kernel's (when the echo request left the
     interface): the tool's own scheduling delays are then not counted in the RTT. The
     monotonic send time moves by the same amount."""
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # with a timeout, Python would wait on the (data) queue instead
+    try:
+        _drain_tx_stamps(sock, sent)
+    finally:
+        sock.settimeout(timeout)
+
+
+def _drain_tx_stamps(sock: socket.socket, sent: dict[int, tuple[int, int]]) -> None:
     while True:
         try:
-            _, anc, _, _ = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
+            _, anc, _, _ = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+        except OSError:  # BlockingIOError: the error queue is empty
             return
         stamp = counter = None
         for level, kind, data in anc:

@@ -12,8 +12,9 @@ behaviour, link rates, start) and its scripted ``sat``/``station``/``isl`` fault
 
 Differences from ``orbemu run``'s network, stated in :attr:`LiveEmulation.notes`: one minimum
 elevation (``network.gsl.min_elevation_deg``) for every ground node; ``isl.cross``/``seam`` use
-the +Grid defaults; random ISL faults are not drawn. Fault instants given as offsets count from
-the emulation's start.
+the +Grid defaults; random ISL faults are not drawn (random satellite and station faults are,
+as ``orbemu run`` draws them). Fault instants given as offsets count from the emulation's
+start.
 """
 
 from __future__ import annotations
@@ -153,15 +154,15 @@ def live_emulation(world: ResolvedScenario, *, run: str = "main",
 
 def _failures(world: ResolvedScenario, elements: object, sat_rows: np.ndarray,
               ground: object, t0: Time, notes: list[str]) -> list[Failure]:
-    """Scripted sat/station/isl faults as network failures (offsets from the emulation's
-    start)."""
+    """The run's sat/station/isl faults (scripted and random, as the engine draws them) as
+    network failures (offsets from the emulation's start)."""
     sat_of = {int(r): i for i, r in enumerate(sat_rows)}
     names = {str(n): i for i, n in enumerate(world.elements.names)}
     gnames = {str(n): i for i, n in enumerate(ground.names)}  # type: ignore[attr-defined]
     out: list[Failure] = []
     skipped = 0
     start = int(t0.ns)
-    for f in world.scenario.faults.scripted:
+    for f in world.faults:  # scripted and drawn (the engine's): the same outages
         if f.kind not in ("sat", "station", "isl") or f.effect != "down":
             continue
         t_a = f.at.time_ns(start)
