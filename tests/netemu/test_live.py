@@ -166,6 +166,7 @@ def test_teardown_leaves_no_namespace_interface_or_process(shell, sites, run_nam
         report = emu.down()
     assert not names & netns_names()
     assert not find_leftovers(run_name)
+    assert not [e for e in _listdir("/etc/netns") if e.startswith(f"oe-{run_name}-")]
     assert root_links() == links_before  # nothing was created outside the namespaces
     assert sleeper.wait(timeout=5) is not None  # the program inside was stopped
     assert not os.path.exists(f"/proc/{plane_pid}/stat") or _zombie(plane_pid)
@@ -212,6 +213,7 @@ def test_crash_cleanup_finds_leftovers_by_marker(tmp_path, run_name, state_dir):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert not names & netns_names()
+    assert not [e for e in _listdir("/etc/netns") if e.startswith(f"oe-{run_name}-")]
     assert inside.wait(timeout=10) is not None
     assert not _marked_processes(run_name)
 
@@ -288,6 +290,11 @@ def test_cli_session_up_exec_fault_status_down(tmp_path, run_name, state_dir):
                                   capture_output=True, text=True, timeout=60).stdout
 
         assert "3 received" in ping(3)
+        # node names resolve inside the nodes (ip netns exec's /etc/netns/NS/hosts)
+        hosts = subprocess.run([exe, "netemu", "exec", "london", "--run", run_name, "--",
+                                "getent", "hosts", "new-york"], capture_output=True, text=True,
+                               timeout=30).stdout
+        assert hosts.split()[:2] == ["10.64.0.2", "new-york"], hosts
         subprocess.run([exe, "netemu", "fault", "new-york", "down", "--run", run_name],
                        check=True, capture_output=True)
         out = ping(2)
@@ -362,6 +369,13 @@ network:
   gsl: {policy: nearest, max_per_node: 1, min_elevation_deg: 25}
   monitor: [site:london -> site:new-york]
 """
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
 
 
 def _in_namespace(inode: int) -> list[int]:

@@ -62,6 +62,7 @@ from orbemu.netemu.namespaces import (
     run_dir,
     save_state,
     teardown,
+    write_hosts_files,
 )
 from orbemu.netemu.plane import DEVICE, PlaneSettings
 from orbemu.netemu.tables import RouteTables
@@ -301,6 +302,7 @@ class Emulator:
         self._is_up = True
         try:
             create_namespaces(self.run, self.nodes)
+            write_hosts_files(self.run, self.nodes)
             s = self.settings
             self.tables = RouteTables.create(os.path.join(d, "tables"), len(self.nodes),
                                              s.slots, self.interval_ns, int(self.start.ns))

@@ -9,6 +9,8 @@ What a run creates, and how each thing is found again::
                                                               goes with its namespace
     run folder                 $ORBEMU_NETEMU_DIR/RUN          state.json, tables, stats.json
                                (default /dev/shm/orbemu-netemu)
+    hosts files (≤ 256 nodes)  /etc/netns/oe-RUN-…/hosts       first line "# orbemu-netemu hosts
+                                                              run=RUN"
     packet plane process       -                              environment ORBEMU_NETEMU_RUN=RUN
     programs run by `exec`     inside a namespace             ORBEMU_NETEMU_RUN=RUN and their
                                                               namespace (/proc/PID/ns/net)
@@ -51,6 +53,7 @@ __all__ = [
     "save_state",
     "state_root",
     "teardown",
+    "write_hosts_files",
 ]
 
 #: Environment variable marking the processes of a run.
@@ -138,6 +141,63 @@ def create_namespaces(run: str, nodes: Sequence[EmulatedNode]) -> None:
     except OSError as exc:
         _ip_batch([f"netns del {n.netns}" for n in nodes], force=True)
         raise UnavailableError(f"could not configure the namespaces: {exc}") from None
+
+
+#: ``ip netns exec NS`` bind-mounts ``/etc/netns/NS/hosts`` over ``/etc/hosts``: node names resolve.
+ETC_NETNS = "/etc/netns"
+#: Above this many nodes no hosts files are written (each would list every node); the tools
+#: resolve names from the state file anyway.
+HOSTS_MAX_NODES = 256
+_HOSTS_MARK = "# orbemu-netemu hosts run="
+
+
+def _hostname(name: str) -> str | None:
+    """A node name usable as a host name (letters, digits, '-', '.'), or None."""
+    text = name.strip()
+    ok = text and all(c.isalnum() or c in "-." for c in text) and not text.startswith("-")
+    return text if ok else None
+
+
+def write_hosts_files(run: str, nodes: Sequence[EmulatedNode]) -> int:
+    """``/etc/netns/NS/hosts`` for every node (``ip netns exec`` shows it as ``/etc/hosts``):
+    ``localhost`` and every node's name. Marked on the first line. Returns the files written
+    (none above :data:`HOSTS_MAX_NODES` nodes)."""
+    if len(nodes) > HOSTS_MAX_NODES:
+        return 0
+    lines = [f"{_HOSTS_MARK}{run}", "127.0.0.1\tlocalhost", "::1\tlocalhost"]
+    lines += [f"{n.address}\t{h}" for n in nodes if (h := _hostname(n.name))]
+    text = "\n".join(lines) + "\n"
+    written = 0
+    for n in nodes:
+        d = os.path.join(ETC_NETNS, n.netns)
+        try:
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "hosts"), "w") as f:
+                f.write(text)
+            written += 1
+        except OSError:
+            continue
+    return written
+
+
+def remove_hosts_files(run: str | None, names: Iterable[str]) -> None:
+    """Remove the hosts files of these namespaces that carry the marker (of ``run``, or any run
+    when None), and their folder if nothing else is in it."""
+    for name in names:
+        d = os.path.join(ETC_NETNS, name)
+        path = os.path.join(d, "hosts")
+        try:
+            with open(path) as f:
+                first = f.readline().strip()
+        except OSError:
+            continue
+        if not first.startswith(_HOSTS_MARK) or (run is not None
+                                                 and first != f"{_HOSTS_MARK}{run}"):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(d)  # only when empty
 
 
 def namespace_marker(name: str) -> tuple[str, str] | None:
@@ -299,6 +359,14 @@ def teardown(run: str | None, *, extra_pids: Sequence[int] = ()) -> TeardownRepo
     inodes = [i for i in (_sys.netns_inode(n) for n in names) if i is not None]
     pids = sorted(set(processes_of(run, inodes)) | {p for p in extra_pids if _alive(p)})
     report.processes = kill_processes(pids)
+    try:
+        etc = [e for e in os.listdir(ETC_NETNS) if e.startswith(NS_PREFIX)]
+    except OSError:
+        etc = []
+    remove_hosts_files(run, {*names, *wanted, *etc})
+    if etc:
+        with contextlib.suppress(OSError):
+            os.rmdir(ETC_NETNS)  # only when empty (as it was before, on most systems)
     if names:
         done = _ip_batch([f"netns del {n}" for n in names], force=True)
         if done.returncode != 0 and done.stderr.strip():
