@@ -37,6 +37,7 @@ _F_CREATE = 0x400
 _IFLA_ADDRESS = 1
 _IFLA_IFNAME = 3
 _IFLA_MTU = 4
+_IFLA_TXQLEN = 13
 _IFLA_IFALIAS = 20
 _IFA_ADDRESS = 1
 _IFA_LOCAL = 2
@@ -176,8 +177,10 @@ class Rtnl:
 
     # ---- links ---------------------------------------------------------------------------
     def set_link(self, index: int, *, up: bool | None = None, mtu: int | None = None,
-                 alias: str | None = None, address: bytes | None = None) -> None:
-        """Queue a change of link ``index``: up/down, MTU, alias, hardware address."""
+                 alias: str | None = None, address: bytes | None = None,
+                 txqlen: int | None = None) -> None:
+        """Queue a change of link ``index``: up/down, MTU, alias, hardware address, transmit
+        queue length (packets)."""
         flags = change = 0
         if up is not None:
             change = _IFF_UP
@@ -189,6 +192,8 @@ class Rtnl:
             body += _attr(_IFLA_IFALIAS, alias.encode() + b"\0")
         if address is not None:
             body += _attr(_IFLA_ADDRESS, address)
+        if txqlen is not None:
+            body += _attr(_IFLA_TXQLEN, struct.pack("=I", txqlen))
         self._queue(_RTM_NEWLINK, 0, body, f"set link {index}")
 
     def link_alias(self, index: int) -> str | None:

@@ -94,6 +94,8 @@ class PlaneSettings:
     reorder: let packets read after a route got shorter overtake those in flight.
     mtu: the interfaces' MTU, bytes.
     seed: the loss generator's seed.
+    device_queue: the namespaces' interface queue (packets waiting for the plane to read them;
+        the kernel drops beyond it, before the emulated network).
     realtime_priority: SCHED_FIFO priority asked for (0: normal scheduling).
     spin: poll the last stretch before a release instead of trusting the timer: from the
         recent p99 of the timer's lateness before it (at most ``spin_max_us``), and at most
@@ -113,6 +115,7 @@ class PlaneSettings:
     spin_max_us: float = 3000.0
     spin_budget: float = 0.3
     icmp_per_s: float = 100.0
+    device_queue: int = 1000
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -261,7 +264,8 @@ class Plane:
                 index = socket.if_nametoindex(DEVICE)
                 with _netlink.Rtnl() as nl:
                     nl.set_link(index, mtu=s.mtu, alias=marker(self.run, node["name"]),
-                                address=self.macs[i] if self.hop else None)
+                                address=self.macs[i] if self.hop else None,
+                                txqlen=s.device_queue)
                     nl.add_address(index, node["address"], self.prefix_len)
                     nl.set_link(index, up=True)
                     nl.flush()
