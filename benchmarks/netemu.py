@@ -2,6 +2,7 @@
 
     python -m benchmarks.netemu            # ≈ 3 min on 2 cores; root (skips otherwise)
     python -m benchmarks.netemu --quick    # smaller runs
+    python -m benchmarks.netemu --large    # also 4,410 namespaces
 
 1. Scale: a 72 × 22 Walker shell at 550 km (1,584 satellites, the shell OpenSN needs 4 × 16
    cores for) plus London and New York: 1,586 namespaces in path mode, every pair's route
@@ -267,6 +268,8 @@ def delay_error(rate_pps: int, seconds: float) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--large", action="store_true",
+                   help="also 4,410 namespaces (76 x 58 shell: StarryNet's 4,408 satellites)")
     args = p.parse_args(argv if argv is not None else [])
     try:
         check_capabilities()
@@ -292,6 +295,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  updates every second ({what}): {r['updates']} in {run_s:.0f} s, mean "
               f"{r['update_ms_mean']:.0f} ms, max {r['update_ms_max']:.0f} ms, "
               f"stale tables {r['stale']}, skipped {r['skipped']}")
+    if args.large:
+        for mode in ("hop", "path"):
+            r = scale(76, 58, run_s, mode)
+            print(f"large ({mode}): {r['namespaces']} namespaces up in {r['up_s']:.1f} s, down "
+                  f"in {r['down_s']:.1f} s; updates every second: {r['updates']} in "
+                  f"{run_s:.0f} s, mean {r['update_ms_mean']:.0f} ms, max "
+                  f"{r['update_ms_max']:.0f} ms, stale {r['stale']}, skipped {r['skipped']}")
     count = 20_000 if args.quick else 100_000
     tp = plane_throughput(count)
     for key, val in tp.items():
