@@ -231,6 +231,19 @@ def test_hop_by_hop_through_satellite_namespaces(shell, sites, run_name):
                                               "--json"),
                         stdout=subprocess.PIPE, text=True)
         out, _ = proc.communicate(timeout=60)
+        # one link layer: London reaches the satellite serving it directly (a neighbour), and
+        # not a satellite it has no link to (no route toward satellites is installed)
+        (now,) = sim.steps(emu.emulated_now() + 2 * 10**9, sources=[0], targets=[1])
+        serving = int(now.routes.path(now.node(0), now.node(1))[1])
+        far = (serving + len(shell) // 2) % len(shell)  # the other side of the Earth
+        near = emu.exec("london", python_tool("ping", emu.nodes[2 + serving].address, "-c", "3",
+                                              "-i", "0.2", "-W", "1"),
+                        stdout=subprocess.PIPE, text=True).communicate(timeout=30)[0]
+        away = emu.exec("london", python_tool("ping", emu.nodes[2 + far].address, "-c", "2",
+                                              "-i", "0.2", "-W", "1"),
+                        stdout=subprocess.PIPE, text=True).communicate(timeout=30)[0]
+    assert " 3 received" in near, near
+    assert " 0 received" in away, away
     replies = [json.loads(line) for line in out.splitlines() if '"rtt_ms"' in line]
     assert len(replies) >= 19
     mono = np.array([r["mono_ns"] for r in replies], dtype=np.int64)
