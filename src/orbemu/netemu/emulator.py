@@ -196,7 +196,9 @@ class Emulator:
     """A live emulation of ``nodes`` over ``simulation``, starting at emulated ``start``.
 
     See the module notes. Use as a context manager (``up`` on entry, ``down`` on exit) or call
-    :meth:`up` / :meth:`down` yourself. ``on_update(k, step, tables_stats)`` (optional) is called
+    :meth:`up` / :meth:`down` yourself. Call :meth:`up` from a thread that outlives the
+    emulation (the main thread): the plane is told to stop when the thread that started it
+    exits (``PR_SET_PDEATHSIG``), so a crashed controller never leaves a plane running. ``on_update(k, step, tables_stats)`` (optional) is called
     from the update thread after each table.
     """
 

@@ -124,7 +124,7 @@ def _drain_tx_stamps(sock: socket.socket, sent: dict[int, tuple[int, int]]) -> N
                 if origin != 4:  # SO_EE_ORIGIN_TIMESTAMPING
                     counter = None
         if stamp and counter is not None:
-            seq = counter + 1  # requests are numbered 1, 2, ... in send order
+            seq = (counter + 1) & 0xFFFF  # requests are numbered 1, 2, ... in send order
             if seq in sent:
                 t_user, mono = sent[seq]
                 sent[seq] = (stamp, mono + (stamp - t_user))
@@ -159,7 +159,7 @@ def ping(dest: str, count: int, interval_s: float, size: int, timeout_s: float,
             mono = time.monotonic_ns()
             t_sent = time.time_ns()
             sock.sendto(packet, (addr, 0))
-            sent[seq] = (t_sent, mono)
+            sent[seq & 0xFFFF] = (t_sent, mono)
             _tx_stamps(sock, sent)
             next_send += interval_s
             if seq == count:
