@@ -14,14 +14,16 @@ Commands and their output columns are a contract other tools script against:
   folder, with a live display and a summary (:mod:`orbemu.cli.run`);
 - ``orbemu demo`` — the passes/ephemeris tour (what ``make demo`` ran before ``orbemu run``);
 - ``orbemu latency ELEMENTS --stations ... --pair A:B`` — RTT, hops and path between stations over
-  time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``.
+  time (:mod:`orbemu.cli.latency`), CSV columns ``time_utc,src,dst,rtt_ms,hops,path``;
 - ``orbemu site --site NAME:LAT,LON --destination REGION --out DIR`` — remote-site connectivity
   to cloud regions: an HTML report with PNG figures and CSV tables (:mod:`orbemu.cli.site`);
 - ``orbemu scenario list | show NAME | check FILE`` — built-in scenarios and validation
   (:mod:`orbemu.cli.scenario`);
 - ``orbemu query RUN "SQL"`` and ``orbemu export RUN TABLE_OR_SQL OUT`` — a run's records,
   read-only (:mod:`orbemu.cli.query`);
-- ``orbemu report RUN`` — the run's HTML report (:mod:`orbemu.cli.report`).
+- ``orbemu report RUN`` — the run's HTML report (:mod:`orbemu.cli.report`);
+- ``orbemu serve`` — the control API and web console; ``orbemu run --serve`` runs a scenario
+  with it (:mod:`orbemu.cli.serve`).
 
 Conventions: results go to stdout; progress bars, the defaults a command used, warnings and errors
 go to stderr. Progress bars show only when stderr is a terminal. Every
@@ -775,6 +777,14 @@ def run_cmd(
                         "(repeatable).")] = None,
     resume: Annotated[Path | None, typer.Option(
         "--resume", help="Continue the run in this folder from its last checkpoint.")] = None,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="Run it paced (--speed, default realtime) with the web console; see "
+                        "orbemu serve for --host/--port/--token.")] = False,
+    host: Annotated[str, typer.Option("--host", help="With --serve: address to listen on.")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="With --serve: port.")] = 8321,
+    token: Annotated[str | None, typer.Option("--token", help="With --serve: the token.")
+                     ] = None,
 ) -> None:
     """Run a scenario: spacecraft, contacts, network and faults, recorded in a run folder.
 
@@ -785,6 +795,14 @@ def run_cmd(
 
     if speed is not None and speed.strip().replace(".", "", 1).isdigit():
         speed = f"{speed.strip()}x"
+    if serve:
+        if resume is not None:
+            raise InputError("--serve starts a new run", fix="Resume without --serve")
+        from orbemu.cli.serve import serve_run
+
+        serve_run(scenario, until=until, speed=speed, seed=seed, out_dir=out_dir,
+                  faults=list(fault or []), host=host, port=port, token=token)
+        return
     run_command(scenario, until=until, speed=speed, seed=seed, out_dir=out_dir,
                 faults=list(fault or []), resume=resume, out=_out(), err=_err(), info=_info)
 
@@ -796,6 +814,7 @@ from orbemu.cli import netemu as _netemu  # noqa: E402, F401
 from orbemu.cli import query as _query  # noqa: E402, F401
 from orbemu.cli import report as _report  # noqa: E402, F401
 from orbemu.cli import scenario as _scenario  # noqa: E402, F401
+from orbemu.cli import serve as _serve  # noqa: E402, F401  (orbemu serve)
 from orbemu.cli import site as _site  # noqa: E402, F401
 
 # ---- entry point ---------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ the adapters (store, scenario, io) or the faces. ::
 - :mod:`.contacts` — the contact plan and its execution with CCSDS packet queues;
 - :mod:`.recorder` — :class:`Sink` (the interface the SQLite store implements), :class:`Event`,
   :class:`RunInfo`, :class:`MemorySink`;
-- :mod:`.config` — :class:`EmulationSetup` and its parts; :mod:`.emulation` — :class:`Emulation`.
+- :mod:`.config` — :class:`EmulationSetup` and its parts; :mod:`.emulation` — :class:`Emulation`;
+- :mod:`.control` — :class:`EmulationControl`: pause, step, speed, faults and stop from other
+  threads, observers after each step (the web console).
 """
 
 from orbemu.engine.clock import ClockStats, SimClock, SystemWallClock, WallClock
@@ -28,6 +30,7 @@ from orbemu.engine.config import (
     NetworkSetup,
     RecordSetup,
 )
+from orbemu.engine.control import EmulationControl
 from orbemu.engine.emulation import Emulation, EmulationStatus, RunSummary
 from orbemu.engine.events import Crossings, Detector, Schedule
 from orbemu.engine.faults import FaultInjector, FaultSpec
@@ -41,6 +44,7 @@ __all__ = [
     "Crossings",
     "Detector",
     "Emulation",
+    "EmulationControl",
     "EmulationSetup",
     "EmulationStatus",
     "Event",

@@ -182,6 +182,25 @@ class SimClock:
         self._steps += 1
         return late
 
+    def set_rate(self, mode: ClockMode, speed: float | None = None) -> None:
+        """Change the pacing during a run (a live console's speed control): the schedule is
+        re-anchored at the last paced instant, so the new rate applies from now on and the
+        steps computed before are not judged against it. Counters and lateness are kept;
+        :meth:`speed_now` then measures since the change."""
+        probe = SimClock(mode, speed, wall=self.wall)  # validates mode and speed
+        self.mode, self.speed = probe.mode, probe.speed
+        if self._sim_origin is not None:
+            self._sim_origin = self._last_sim
+            self._wall_origin = self.wall.now_ns()
+            self._last_wall = self._wall_origin
+
+    def exclude(self, wall_ns: int) -> None:
+        """Leave ``wall_ns`` of wall time out of the schedule (a pause): the instants after it
+        are due that much later, and the achieved speed does not count it."""
+        if self._sim_origin is not None and wall_ns > 0:
+            self._wall_origin += int(wall_ns)
+            self._last_wall += int(wall_ns)
+
     def speed_now(self) -> float:
         """Achieved speed so far (simulated s per wall s; ``inf`` before any wall time)."""
         if self._sim_origin is None:

@@ -58,7 +58,7 @@ import pickle
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -75,7 +75,7 @@ from orbemu.engine.detectors import (
     Visibility,
 )
 from orbemu.engine.events import Crossings, Detector, Schedule
-from orbemu.engine.faults import FaultInjector, pair_rows
+from orbemu.engine.faults import FaultInjector, FaultSpec, pair_rows
 from orbemu.engine.network import NetworkMonitor
 from orbemu.engine.positions import StateStream, SunTable
 from orbemu.engine.recorder import Event, Recorder, RunInfo, Sink
@@ -95,6 +95,9 @@ from orbemu.spacecraft.fleet import (
 )
 from orbemu.spacecraft.power import soc as power_soc
 from orbemu.time import Time
+
+if TYPE_CHECKING:
+    from orbemu.engine.control import EmulationControl
 
 __all__ = ["CHECKPOINT_VERSION", "Emulation", "EmulationStatus", "RunSummary"]
 
@@ -250,6 +253,7 @@ class Emulation:
                                     n_isl=n_isl, end_ns=setup.end_ns)
         self.schedule = Schedule()
         self.faults.schedule(self.schedule)
+        self.injected: list[FaultSpec] = []  # added during the run (inject_fault)
         for i, cmd in enumerate(setup.commands):
             if setup.start_ns <= cmd.time_ns < setup.end_ns:
                 self.schedule.push(cmd.time_ns, "command", i)
@@ -336,12 +340,17 @@ class Emulation:
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, *, until_step: int | None = None,
-            progress: Callable[[EmulationStatus], None] | None = None) -> RunSummary:
+            progress: Callable[[EmulationStatus], None] | None = None,
+            control: EmulationControl | None = None) -> RunSummary:
         """Step to the end (or to ``until_step``, leaving the run open: tests and pauses).
 
-        ``progress`` is called after every step with an :class:`EmulationStatus`. The sink is
-        closed with status ``completed`` at the end (``failed`` if an exception escapes,
-        ``interrupted`` on KeyboardInterrupt — everything committed before stays).
+        ``progress`` is called after every step with an :class:`EmulationStatus`. ``control``
+        (:class:`~orbemu.engine.control.EmulationControl`) steers the run from other threads:
+        the loop takes its commands between steps (pause, single steps, speed, faults, stop)
+        and calls its observers after each step. The sink is closed with status ``completed``
+        at the end (``failed`` if an exception escapes, ``interrupted`` on KeyboardInterrupt,
+        ``stopped`` when the control stops the run — after a checkpoint, so ``orbemu run
+        --resume`` continues it; everything committed before stays).
         """
         last = self.n_steps if until_step is None else min(int(until_step), self.n_steps)
         if self.status == "created":
@@ -356,16 +365,26 @@ class Emulation:
             self.status = "running"
         try:
             while self.step_index < last:
+                if control is not None and not control.before_step(self):
+                    self.checkpoint()
+                    self.status = "stopped"
+                    self.sink.close("stopped")
+                    control.finished(self)
+                    return self.summary()
                 self._step(self.step_index)
                 if progress is not None:
                     progress(self.status_now())
+                if control is not None:
+                    control.after_step(self)
         except KeyboardInterrupt:
             self.status = "interrupted"
             self.sink.close("interrupted")
             raise
-        except BaseException:
+        except BaseException as exc:
             self.status = "failed"
             self.sink.close("failed")
+            if control is not None:
+                control.failed(exc)
             raise
         if self.step_index >= self.n_steps and self.status == "running":
             self.recorder.enter(self.setup.end_ns - 1, self.setup.end_ns, self.n_steps)
@@ -374,6 +393,8 @@ class Emulation:
             self._close_open_contacts()
             self.status = "completed"
             self.sink.close("completed")
+        if control is not None:
+            control.finished(self)
         return self.summary()
 
     def _step(self, k: int) -> None:
@@ -604,6 +625,26 @@ class Emulation:
         c["network_unreachable"] += int(np.count_nonzero(~sample.reachable))
 
     # ---- faults and commands -----------------------------------------------------------------
+    def inject_fault(self, fault: FaultSpec) -> tuple[int, FaultSpec]:
+        """Add a fault during the run, between steps (a console's injection; call from the
+        thread running the loop, e.g. through :class:`~orbemu.engine.control.EmulationControl`).
+        A start before the current step boundary is moved to it (its duration kept); returns
+        the fault's index and the fault as scheduled. Injected faults are written to the sink's
+        faults table and kept in checkpoints."""
+        now = self.time_ns
+        if fault.start_ns < now:
+            end = None if fault.end_ns is None else fault.end_ns + (now - fault.start_ns)
+            fault = replace(fault, start_ns=now, end_ns=end)
+        if fault.start_ns >= self.setup.end_ns:
+            raise InputError(f"fault {fault.spec or fault.target!r} starts after the run ends",
+                             fix="Give a time inside the run window")
+        index = self.faults.add(fault)
+        self.faults.schedule_one(self.schedule, index)
+        self.injected.append(fault)
+        table = self.faults.table()
+        self.sink.write_faults(**{k: v[-1:] for k, v in table.items()})
+        return index, fault
+
     def _apply_scheduled(self, t: int, items: list[Any]) -> None:
         events: list[Event] = []
         for item in items:
@@ -753,6 +794,7 @@ class Emulation:
             "last": self._last, "since_hk": (self._since_hk_captures.copy(),
                                              self._since_hk_down.copy()),
             "illuminated": self._illuminated.copy(), "images": self.images,
+            "injected": list(self.injected),
         }
 
     def checkpoint(self) -> None:
@@ -771,6 +813,9 @@ class Emulation:
             raise InputError("the checkpoint does not belong to this run (its time is not a "
                              "step of the window)", fix="Resume with the scenario of the run")
         self.state = FleetState.from_arrays(st["fleet"])
+        for fault in st.get("injected", ()):
+            self.faults.add(fault)
+            self.injected.append(fault)
         self.faults.state.restore(st["faults"])
         self.schedule.restore(st["schedule"])
         if self.contacts is not None and st["contacts"] is not None:
@@ -835,6 +880,6 @@ class Emulation:
             contacts=contacts, down_bits=down, up_bits=up,
             packets={"down": int(c.get("packets_down", 0)), "up": int(c.get("packets_up", 0))},
             images=self.images, events_by_kind=dict(self.recorder.events_by_kind),
-            faults=len(self.setup.faults), network=self.net.describe() if self.net else "",
+            faults=len(self.faults.faults), network=self.net.describe() if self.net else "",
             notes=tuple(self.notes))
 

@@ -158,6 +158,7 @@ class FaultInjector:
         self.faults = tuple(faults)
         self.state = FaultState(n_sats, n_isl, n_ground)
         self.end_ns = end_ns
+        self._isl_row = isl_row
         self._isl_rows: list[int] = []
         for f in self.faults:
             if f.kind in ("sat", "battery", "seu") and not 0 <= f.sat < n_sats:
@@ -174,6 +175,35 @@ class FaultInjector:
                                      fix="Name two satellites of the relay network's ISL plan "
                                          "(neighbours in the +Grid)")
             self._isl_rows.append(row)
+
+    def add(self, fault: FaultSpec) -> int:
+        """Add a fault during a run (a live console's injection); returns its index. The
+        caller pushes its start and end on the schedule (:meth:`schedule_one`). Refused like
+        the faults given at the start (index out of range, an ISL the plan lacks)."""
+        n_sats, n_ground = self.state.sat_down.size, self.state.ground_down.size
+        if fault.kind in ("sat", "battery", "seu") and not 0 <= fault.sat < n_sats:
+            raise UsageError(f"fault {fault.spec}: satellite index {fault.sat} out of range")
+        if fault.kind == "station" and not 0 <= fault.node < n_ground:
+            raise UsageError(f"fault {fault.spec}: ground-node index {fault.node} out of range")
+        row = -1
+        if fault.kind == "isl":
+            row = self._isl_row(fault.sat, fault.sat_b) if self._isl_row is not None else -1
+            if row < 0:
+                from orbemu.errors import InputError
+                raise InputError(f"fault {fault.spec or fault.target!r}: the relay network has "
+                                 "no ISL between these satellites",
+                                 fix="Name two satellites of the relay network's ISL plan "
+                                     "(neighbours in the +Grid)")
+        self.faults = (*self.faults, fault)
+        self._isl_rows.append(row)
+        return len(self.faults) - 1
+
+    def schedule_one(self, schedule: Schedule, index: int) -> None:
+        """Push the start (and end) of fault ``index``."""
+        f = self.faults[index]
+        schedule.push(f.start_ns, "fault_start", index)
+        if f.end_ns is not None and f.kind != "battery":
+            schedule.push(f.end_ns, "fault_end", index)
 
     def schedule(self, schedule: Schedule, after_ns: int | None = None) -> None:
         """Push the start and end of every fault (those after ``after_ns`` when given)."""

@@ -45,7 +45,7 @@ from orbemu.engine.detectors import elevation_margin_deg, interpolate_positions
 from orbemu.engine.events import find_sign_changes, refine_crossings
 from orbemu.engine.recorder import Event
 from orbemu.errors import UsageError
-from orbemu.links.isl import IslPlan, isl_links, plus_grid
+from orbemu.links.isl import IslLinks, IslPlan, isl_links, plus_grid
 from orbemu.links.planes import infer_planes
 from orbemu.links.policies import HandoverTracker, remaining_visibility_s, select_links
 from orbemu.links.visibility import GroundLinks, ground_links
@@ -154,6 +154,9 @@ class NetworkMonitor:
         self.prev_sel: tuple[IntArray, IntArray] | None = None
         self.prev_path: list[str] | None = None
         self.prev_reachable: BoolArray | None = None
+        # the last instant, for live displays: its sample and links (ISLs, ground selection)
+        self.last_sample: NetworkSample | None = None
+        self.last_links: tuple[IslLinks, GroundLinks] | None = None
 
     # ---- describing ----------------------------------------------------------------------
     def describe(self) -> str:
@@ -218,11 +221,13 @@ class NetworkMonitor:
                                (int(nodes[-1]) - n, int(nodes[-2]))]
         events += self._pair_events(time_ns, paths, reach, rtt, hops)
         events += self._link_events(time_ns, r, v)
+        self.last_links = (isl, gsl)  # for live displays (orbemu.api)
         if self.setup.gsl_policy == "all":
             gsl = self._access_links(access)
         events += self._handovers(time_ns, r, v, gsl)
         self.prev_time, self.prev_r, self.prev_v = int(time_ns), r.copy(), v.copy()
-        return NetworkSample(int(time_ns), rtt, hops, reach, paths, events)
+        self.last_sample = NetworkSample(int(time_ns), rtt, hops, reach, paths, events)
+        return self.last_sample
 
     def _pair_events(self, t: int, paths: list[str], reach: BoolArray, rtt: FloatArray,
                      hops: IntArray) -> list[Event]:

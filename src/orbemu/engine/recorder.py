@@ -45,7 +45,7 @@ records with ``time ≥ t_c``, and writes them again (:meth:`Sink.resume`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -410,6 +410,8 @@ class Recorder:
         self.recent: list[Event] = []
         self._limit = (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
         self.step = 0
+        #: called with every batch of events as it is recorded (live displays); quick, no I/O
+        self.listeners: list[Callable[[Sequence[Event]], None]] = []
 
     def enter(self, t0_ns: int, t1_ns: int, step: int) -> None:
         """Records from now on are written by step ``step`` over ``[t0, t1)``."""
@@ -426,6 +428,8 @@ class Recorder:
         self.events_by_kind.update(e.kind for e in events)
         self.recent.extend(events[-20:])
         del self.recent[:-20]
+        for listener in self.listeners:
+            listener(events)
         if "events" in self.streams:
             self.sink.write_events(events, step=self.step)
 

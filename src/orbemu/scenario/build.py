@@ -48,7 +48,7 @@ from orbemu.scenario.model import ENDPOINT_KINDS, GROUND_ROLES, Scenario
 from orbemu.scenario.resolve import ResolvedScenario, resolve_scenario
 from orbemu.time import Time
 
-__all__ = ["build_emulation", "emulation_setup", "resume_emulation", "run_sink"]
+__all__ = ["build_emulation", "emulation_setup", "fault_spec", "resume_emulation", "run_sink"]
 
 
 def _fleet(world: ResolvedScenario) -> FleetSetup | None:
@@ -114,6 +114,13 @@ def _fault_spec(world: ResolvedScenario, f: Fault, origin: str) -> FaultSpec:
         names = world.elements.names
         return FaultSpec(sat=a, sat_b=b, **{**common, "target": f"{names[a]}-{names[b]}"})
     return FaultSpec(sat=world.satellite_index(f.target), **common)
+
+
+def fault_spec(world: ResolvedScenario, fault: Fault, origin: str = "console") -> FaultSpec:
+    """The engine's :class:`~orbemu.engine.faults.FaultSpec` of a fault of ``world`` (names
+    resolved to indices; :class:`~orbemu.errors.InputError` for an unknown name) — for faults
+    added to a running emulation (:meth:`~orbemu.engine.emulation.Emulation.inject_fault`)."""
+    return _fault_spec(world, fault, origin)
 
 
 def _commands(world: ResolvedScenario) -> tuple[CommandSpec, ...]:

@@ -298,7 +298,8 @@ def _problems_from(exc: ValidationError, data: Any, marks: _Marks, source: str,
 
 
 def parse_scenario_text(text: str, source: str = "<string>", *,
-                        base_dir: str | Path | None = None) -> Scenario:
+                        base_dir: str | Path | None = None,
+                        confine_dir: str | Path | None = None) -> Scenario:
     """Validate scenario YAML text.
 
     Parameters
@@ -307,6 +308,8 @@ def parse_scenario_text(text: str, source: str = "<string>", *,
     source: the name errors give for it (a file name).
     base_dir: folder that relative ``file:`` paths are taken from (default: the working
         directory).
+    confine_dir: a folder every ``file:`` must stay inside (uploaded scenarios: no absolute
+        paths, no ``..`` out of it).
 
     Raises :class:`~orbemu.errors.ScenarioError` listing every problem (file, line, YAML path,
     value, expected, fix).
@@ -328,6 +331,7 @@ def parse_scenario_text(text: str, source: str = "<string>", *,
             line=line, field=format_yaml_path(path), text=lines[line - 1],
             fix="Keep one of them")))
     context = {"base_dir": None if base_dir is None else str(base_dir),
+               "confine_dir": None if confine_dir is None else str(confine_dir),
                "defer_references": True}
     scenario = None
     try:

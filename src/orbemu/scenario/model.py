@@ -123,8 +123,24 @@ def _names_hint(name: str, names: list[str]) -> str:
 
 
 def _resolve_path(value: str, info: ValidationInfo) -> str:
-    """A path relative to the scenario file (``context['base_dir']``), which must exist."""
+    """A path relative to the scenario file (``context['base_dir']``), which must exist.
+    With ``context['confine_dir']`` (an uploaded scenario) it must be a relative path that
+    stays inside that folder (no ``..``, no absolute path, no link out of it)."""
     base = (info.context or {}).get("base_dir")
+    confine = (info.context or {}).get("confine_dir")
+    if confine is not None:
+        inside = False
+        try:
+            root = Path(confine).resolve()
+            path = (root / value).resolve()
+            inside = (not Path(value).is_absolute() and not value.startswith("~")
+                      and path.is_relative_to(root))
+        except (OSError, RuntimeError, ValueError):
+            pass
+        if not inside:
+            raise problem(f"file {value!r} is outside the scenario's folder",
+                          "An uploaded scenario may only name files uploaded with it (a plain "
+                          "file name)")
     try:
         path = Path(value).expanduser()
         if not path.is_absolute() and base is not None:

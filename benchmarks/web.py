@@ -1,0 +1,185 @@
+"""The web console's load: 20 WebSocket clients on a 10,000-satellite run.
+
+    python -m benchmarks.web [--clients 20] [--rate 4] [--until 3h] [--repeat 2]
+
+The default scenario (Starlink's 10,395 satellites as the relay network with +Grid ISLs, 16
+modelled EO satellites, KSAT contacts, two monitored paths; 10 s steps) runs at ``max`` clock
+behind the API server (uvicorn in a thread of this process, as ``orbemu serve`` runs it), three
+ways, alternated ``--repeat`` times (the machine is shared: ratios matter):
+
+- **engine alone** — :meth:`Emulation.run` with no control, no server: the baseline;
+- **server, no client** — the same run as a :class:`~orbemu.api.LiveRun` (control polled
+  between steps, observer called after each: no snapshot is taken while nobody watches);
+- **server, N clients** — N WebSocket clients in another process (``--rate`` snapshots per
+  second each, the console's default 4), each receiving every snapshot it is due: 10,395
+  float32 ITRF positions (125 kB) and the header, plus the events.
+
+Reported: the engine's achieved speed (simulated s per wall s) of each, the ratio of the loaded
+run to the baseline (target ≥ 0.90), snapshots delivered, and each client's lag — wall time of
+receipt minus the wall time the engine took the snapshot (target: no client more than 1 s
+behind, max over every snapshot of every client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import struct
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _client_main(url: str, n: int, rate: float, ready: Any, stop: Any, out: Any) -> None:
+    """N clients in this process; puts per-client stats on ``out`` when ``stop`` is set."""
+    import websockets
+
+    async def one(i: int) -> dict[str, Any]:
+        lags: list[float] = []
+        snaps = 0
+        nbytes = 0
+        events = 0
+        async with websockets.connect(url, max_size=None, compression=None) as ws:
+            await ws.send(json.dumps({"type": "hello", "rate": rate}))
+            ready.put(i)
+            while not stop.is_set():
+                try:
+                    msg = await asyncio.wait_for(ws.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                now = time.time()
+                if isinstance(msg, bytes):
+                    (h,) = struct.unpack("<I", msg[4:8])
+                    header = json.loads(msg[8:8 + h])
+                    lags.append(now - header["wall_s"])
+                    snaps += 1
+                    nbytes += len(msg)
+                else:
+                    d = json.loads(msg)
+                    if d.get("type") == "events":
+                        events += len(d["events"])
+        return {"snapshots": snaps, "bytes": nbytes, "events": events,
+                "lag_max_s": max(lags) if lags else float("nan"),
+                "lag_p50_s": float(np.median(lags)) if lags else float("nan")}
+
+    async def main() -> None:
+        results = await asyncio.gather(*(one(i) for i in range(n)))
+        out.put(results)
+
+    asyncio.run(main())
+
+
+def _scenario(until: str) -> Any:
+    from orbemu.scenario import load_scenario, with_overrides
+
+    return with_overrides(load_scenario("default"), duration=until, clock="max")
+
+
+def _alone(until: str, tmp: Path, k: int) -> tuple[float, float, float]:
+    from orbemu.scenario import resolve_scenario
+    from orbemu.scenario.build import build_emulation, run_sink
+
+    sc = _scenario(until)
+    world = resolve_scenario(sc)
+    emu = build_emulation(world, run_sink(tmp / f"alone-{k}", sc))
+    t0 = time.perf_counter()
+    c0 = time.thread_time()
+    summary = emu.run()
+    cpu = time.thread_time() - c0
+    return summary.clock.speed, time.perf_counter() - t0, cpu
+
+
+def _served(until: str, tmp: Path, k: int, clients: int, rate: float
+            ) -> tuple[float, float, float, list[dict[str, Any]]]:
+    from orbemu.api import BackgroundServer, LiveRun, RunManager, ServerConfig, create_app
+
+    sc = _scenario(until)
+    runs = tmp / f"served-{k}"
+    runs.mkdir()
+    manager = RunManager(runs)
+    run = LiveRun("bench", runs / "bench", sc, paused=True)
+    manager.add(run)
+    server = BackgroundServer(create_app(ServerConfig(runs_dir=runs), manager=manager)).start()
+    run.start()
+    run.ready.wait(600)
+    if run.error:
+        raise RuntimeError(run.error["message"])
+    proc = None
+    results: list[dict[str, Any]] = []
+    ctx = mp.get_context("spawn")
+    if clients:
+        ready, stop, out = ctx.Queue(), ctx.Event(), ctx.Queue()
+        url = server.url.replace("http://", "ws://") + "/api/runs/bench/stream"
+        proc = ctx.Process(target=_client_main, args=(url, clients, rate, ready, stop, out))
+        proc.start()
+        for _ in range(clients):
+            ready.get(timeout=120)
+        time.sleep(1.0)  # every client has its full state
+    t0 = time.perf_counter()
+    run.resume()
+    run.done.wait()
+    wall = time.perf_counter() - t0
+    assert run.emu is not None
+    speed = run.emu.summary().clock.speed
+    if proc is not None:
+        time.sleep(1.0)  # the last snapshots arrive
+        stop.set()
+        results = out.get(timeout=120)
+        proc.join(60)
+    server.stop()
+    return speed, wall, run.engine_cpu_s, results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="web console load")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=4.0, help="snapshots/s per client")
+    parser.add_argument("--until", default="3h")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
+    print(f"default scenario (10,411 satellites), {args.until} at 10 s steps, max clock; "
+          f"{args.clients} clients at {args.rate:g} Hz; load {load:.1f}")
+    alone, bare, loaded = [], [], []
+    cpu_alone, cpu_loaded = [], []
+    lag_max, snaps = [], []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for k in range(args.repeat):
+            s, w, c = _alone(args.until, tmp, k)
+            alone.append(s)
+            cpu_alone.append(c)
+            print(f"  engine alone          {s:8.0f}x  ({w:.1f} s; engine thread {c:.1f} s CPU)")
+            s, w, c, _ = _served(args.until, tmp, 2 * k, 0, args.rate)
+            bare.append(s)
+            print(f"  server, no client     {s:8.0f}x  ({w:.1f} s; engine thread {c:.1f} s CPU)")
+            s, w, c, res = _served(args.until, tmp, 2 * k + 1, args.clients, args.rate)
+            loaded.append(s)
+            cpu_loaded.append(c)
+            lm = max(r["lag_max_s"] for r in res)
+            n = sum(r["snapshots"] for r in res)
+            lag_max.append(lm)
+            snaps.append(n)
+            mb = sum(r["bytes"] for r in res) / 1e6
+            p50 = float(np.median([r["lag_p50_s"] for r in res]))
+            per = [r["snapshots"] for r in res]
+            print(f"  server, {args.clients} clients    {s:8.0f}x  ({w:.1f} s; engine thread "
+                  f"{c:.1f} s CPU): {n} snapshots "
+                  f"({min(per)}–{max(per)} per client, {mb:.0f} MB), lag p50 "
+                  f"{1e3 * p50:.0f} ms, max {1e3 * lm:.0f} ms")
+    a, b, c = np.median(alone), np.median(bare), np.median(loaded)
+    print(f"median speed: alone {a:.0f}x, server {b:.0f}x ({b / a:.2f}), "
+          f"{args.clients} clients {c:.0f}x ({c / a:.2f} of alone; target ≥ 0.90); "
+          f"worst client lag {1e3 * max(lag_max):.0f} ms (target ≤ 1000 ms); engine thread "
+          f"CPU {np.median(cpu_loaded) / np.median(cpu_alone):.2f}× alone's (snapshots are "
+          f"taken in it); load {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
