@@ -198,8 +198,9 @@ class Emulator:
     See the module notes. Use as a context manager (``up`` on entry, ``down`` on exit) or call
     :meth:`up` / :meth:`down` yourself. Call :meth:`up` from a thread that outlives the
     emulation (the main thread): the plane is told to stop when the thread that started it
-    exits (``PR_SET_PDEATHSIG``), so a crashed controller never leaves a plane running. ``on_update(k, step, tables_stats)`` (optional) is called
-    from the update thread after each table.
+    exits (``PR_SET_PDEATHSIG``), so a crashed controller never leaves a plane running.
+    ``on_update(k, step, delay_s, rate_bps)`` (optional) is called from the update thread after
+    each table is written.
     """
 
     def __init__(self, simulation: NetworkSimulation, nodes: Sequence[EmulatedNode], *,
