@@ -810,6 +810,7 @@ def run_cmd(
 # ---- latency (its own module; registers itself on `app`) -----------------------------------------
 
 from orbemu.cli import latency as _latency  # noqa: E402, F401
+from orbemu.cli import netemu as _netemu  # noqa: E402, F401
 from orbemu.cli import query as _query  # noqa: E402, F401
 from orbemu.cli import report as _report  # noqa: E402, F401
 from orbemu.cli import scenario as _scenario  # noqa: E402, F401

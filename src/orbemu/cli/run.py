@@ -145,6 +145,7 @@ def run_command(scenario: str | None, *, until: str | None, speed: str | None,
         info(f"resuming {resume} from its last checkpoint")
         emu = resume_emulation(resume)
         run_dir = resume
+        net = None  # a live network is not resumed: `orbemu netemu up` it on its own
     else:
         sc: Any = load_scenario(scenario or DEFAULT)
         sc = with_overrides(sc, duration=until, clock=speed, seed=seed, faults=tuple(faults))
@@ -155,8 +156,10 @@ def run_command(scenario: str | None, *, until: str | None, speed: str | None,
         info(f"building: {len(world.elements):,} satellites, {len(world.ground):,} ground nodes "
              "(contact plan, ISL plan)...")
         sink = run_sink(run_dir, sc)
+        from orbemu.cli.netemu import RunNetwork
         try:
             emu = build_emulation(world, sink)
+            net = RunNetwork.attach(sc, world, info, out)  # a netemu: section: live network
         except BaseException:
             sink.close("failed")
             raise
@@ -176,13 +179,16 @@ def run_command(scenario: str | None, *, until: str | None, speed: str | None,
                         last[0] = now
                         live.update(_live(status, emu.setup.name, start_ns))
 
-                summary = emu.run(progress=show)
+                summary = emu.run(progress=net.progress(emu, show) if net else show)
         else:
-            summary = emu.run()
+            summary = emu.run(progress=net.progress(emu) if net else None)
     except KeyboardInterrupt:
         err.print(Text(f"interrupted at step {emu.step_index:,}; continue with: "
                        f"orbemu run --resume {run_dir}"))
         raise
+    finally:
+        if net is not None:
+            net.close()
     out.print(summary_table(summary, run_dir))
     if _wants_report(sc if resume is None else None, emu):
         from orbemu.report.run_report import write_run_report

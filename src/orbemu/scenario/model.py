@@ -30,6 +30,8 @@ Sections and what they map to:
 - ``apps`` (:class:`Apps`): flight software on the modelled satellites (→ :mod:`orbemu.fsw`):
   which app, on which satellites, in which runner, with its rate, CPU budget, restart policy and
   limits; ``hil: true`` for hardware in the loop.
+- ``netemu`` (:class:`NetemuSection`): live network emulation in Linux namespaces
+  (``orbemu netemu up``; :mod:`orbemu.netemu`).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ __all__ = [
     "Imager",
     "IslSettings",
     "Loads",
+    "NetemuSection",
     "NetworkSettings",
     "Outputs",
     "Radio",
@@ -712,6 +715,41 @@ class NetworkSettings(ScenarioModel):
     monitor: tuple[EndpointPair, ...] = ()
 
 
+# ---- live network emulation ------------------------------------------------------------
+class NetemuSection(ScenarioModel):
+    """Live network emulation (``orbemu netemu up``; :mod:`orbemu.netemu`): real programs in
+    network namespaces, packets carried with the emulated routes' delay, capacity and outages.
+
+    ``nodes``: which nodes get a namespace — selectors ``site:NAME``, ``cloud:NAME``,
+    ``gateway:*``, ``ground:NAME``, ``sat:NAME`` (globs allowed); default: the endpoints of
+    ``network.monitor``, else every site and destination. ``mode``: ``path`` (end-to-end delay
+    per route) or ``hop`` (every satellite of the relay constellations gets a namespace and
+    forwards; ``routing``: ``static`` installs the model's routes, ``none`` leaves routing to
+    your daemons). ``update_interval``: emulated time between route updates (≤ 100ms).
+    ``queue_ms``: bottleneck queue limit as drain time; ``loss``: random loss probability;
+    ``outage``: ``icmp`` (host unreachable to the sender) or ``silence``; ``reorder``: packets
+    on a new, shorter path may overtake those in flight; ``mtu``, ``prefix`` (addressing plan).
+    ``gsl_capacity_mbps``/``isl_capacity_mbps``: link rates in the emulation (default: the
+    network's), e.g. 20 for a 20 Mbit/s ground link. ``start``: ``run`` (the run's start, the
+    default), ``now`` (the wall clock) or an ISO UTC time.
+    """
+
+    nodes: tuple[str, ...] | None = Field(None, description="node selectors, e.g. site:NAME")
+    mode: Literal["path", "hop"] = "path"
+    routing: Literal["static", "none"] = "static"
+    update_interval_ns: Duration = Field("100ms", alias="update_interval", gt=0,
+                                         le=10 * 10**9, description="e.g. 100ms")
+    queue_ms: float = Field(100.0, gt=0.0, le=60_000.0)
+    loss: float = Field(0.0, ge=0.0, le=1.0)
+    outage: Literal["icmp", "silence"] = "icmp"
+    reorder: bool = False
+    mtu: int = Field(1500, ge=576, le=65535)
+    prefix: str = Field("10.64.0.0/10", description="the emulation's IPv4 network")
+    gsl_capacity_mbps: float | None = Field(None, gt=0.0, le=1e7)
+    isl_capacity_mbps: float | None = Field(None, gt=0.0, le=1e8)
+    start: str = Field("run", description="run, now, or an ISO UTC time")
+
+
 # ---- schedules, faults, outputs --------------------------------------------------------------
 class Command(ScenarioModel):
     """A command sent at a time (and optionally every ``every``).
@@ -892,6 +930,7 @@ class Scenario(ScenarioModel):
     faults: Faults = Faults()
     outputs: Outputs = Outputs()
     apps: Apps = Apps()
+    netemu: NetemuSection | None = None
 
     _source_text: str = PrivateAttr("")
     _source_path: str | None = PrivateAttr(None)
