@@ -72,8 +72,10 @@ from orbemu.orbits.events import (
     iter_grid_states,
     make_grid,
 )
+from orbemu.orbits.frames import gmst82_rad
 from orbemu.orbits.ground_nodes import GroundNodes
-from orbemu.orbits.propagation import ProgressCallback, Propagator, propagate
+from orbemu.orbits.propagation import ProgressCallback, Propagator, SGP4Propagator, propagate
+from orbemu.orbits.secular import secular_elements, secular_error_bound_m, secular_position
 from orbemu.time import Time
 
 __all__ = ["FINE_STEP_S", "Pass", "Passes", "find_passes"]
@@ -282,6 +284,108 @@ def _screen_kernel(r, v, t1, first_pair, j1_base, sub, step2_s, duration_s, n2, 
                             out_node[count] = k
                             out_j2[count] = j1 * sub + q
                         count += 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _secular_screen_kernel(idx, start_ns, theta0, theta_dot, sub, step2_s, duration_s, n2, n_c,
+                           site, up, sin_lo, cos_lo, max_range, v_max, bound, epoch_ns, a0, e,
+                           cos_i, sin_i, node0, argp0, m0, node_rate, argp_rate, m_rate, c1,
+                           m_drag, node_drag, out_sat, out_node,
+                           out_j2):  # pragma: no cover - compiled
+    """Like :func:`_screen_kernel`, for the satellites ``idx`` whose SGP4 positions are within
+    ``bound[i]`` (m) of the secular model's (:mod:`.secular`), evaluated directly (no
+    interpolation) in three levels: screening intervals of ``sub`` fine steps, fine intervals,
+    and ``n_c`` sub-intervals of each fine interval. An interval is kept when an end's secular
+    position is within ``v_max·h/2 + bound`` (+1 km) of the visibility cone. Returns the count
+    of kept ``(satellite, node, j2)`` (written while the output arrays have room)."""
+    m = site.shape[0]
+    count = 0
+    flag = np.zeros(m, dtype=np.bool_)
+    n1 = (n2 + sub - 1) // sub
+    pos = np.empty((sub + 1, 3))
+    tq = np.empty(sub + 1)
+    dq = np.empty(sub + 1)
+    gq = np.empty(sub + 1)
+    cpos = np.empty((n_c + 1, 3))
+    for ii in range(idx.size):
+        i = idx[ii]
+        off = (start_ns - epoch_ns[i]) * 1e-9
+        b = bound[i] + _BOUND_MARGIN_M
+        vh = 0.5 * v_max[i]
+        xa, ya, za = secular_position(i, off, theta0, a0, e, cos_i, sin_i, node0, argp0, m0,
+                                      node_rate, argp_rate, m_rate, c1, m_drag, node_drag)
+        for col in range(n1):
+            ja = col * sub
+            nq = min(sub, n2 - ja)
+            ta = min(ja * step2_s, duration_s)
+            tb = min((ja + nq) * step2_s, duration_s)
+            xb, yb, zb = secular_position(i, off + tb, theta0 + theta_dot * tb, a0, e, cos_i,
+                                          sin_i, node0, argp0, m0, node_rate, argp_rate, m_rate,
+                                          c1, m_drag, node_drag)
+            reach = vh * (tb - ta) + b
+            any_flag = False
+            for k in range(m):
+                d0, g0 = _cone_distance(xa, ya, za, site[k, 0], site[k, 1], site[k, 2],
+                                        up[k, 0], up[k, 1], up[k, 2], sin_lo[k], cos_lo[k])
+                d1, g1 = _cone_distance(xb, yb, zb, site[k, 0], site[k, 1], site[k, 2],
+                                        up[k, 0], up[k, 1], up[k, 2], sin_lo[k], cos_lo[k])
+                flag[k] = ((d0 <= reach or d1 <= reach)
+                           and (g0 - reach <= max_range[k] or g1 - reach <= max_range[k]))
+                any_flag = any_flag or flag[k]
+            if any_flag:
+                pos[0, 0], pos[0, 1], pos[0, 2] = xa, ya, za
+                pos[nq, 0], pos[nq, 1], pos[nq, 2] = xb, yb, zb
+                tq[0], tq[nq] = ta, tb
+                for q in range(1, nq):
+                    tq[q] = min((ja + q) * step2_s, duration_s)
+                    pos[q, 0], pos[q, 1], pos[q, 2] = secular_position(
+                        i, off + tq[q], theta0 + theta_dot * tq[q], a0, e, cos_i, sin_i, node0,
+                        argp0, m0, node_rate, argp_rate, m_rate, c1, m_drag, node_drag)
+                for q in range(nq):
+                    c_done = False
+                    for k in range(m):
+                        if not flag[k]:
+                            continue
+                        for p in range(2):
+                            dq[p], gq[p] = _cone_distance(
+                                pos[q + p, 0], pos[q + p, 1], pos[q + p, 2], site[k, 0],
+                                site[k, 1], site[k, 2], up[k, 0], up[k, 1], up[k, 2],
+                                sin_lo[k], cos_lo[k])
+                        h = tq[q + 1] - tq[q]
+                        reach_q = vh * h + b
+                        if not ((dq[0] <= reach_q or dq[1] <= reach_q)
+                                and (gq[0] - reach_q <= max_range[k]
+                                     or gq[1] - reach_q <= max_range[k])):
+                            continue
+                        if not c_done:  # positions at the fine interval's sub-steps
+                            for c in range(n_c + 1):
+                                tc = tq[q] + h * c / n_c
+                                cpos[c, 0], cpos[c, 1], cpos[c, 2] = secular_position(
+                                    i, off + tc, theta0 + theta_dot * tc, a0, e, cos_i, sin_i,
+                                    node0, argp0, m0, node_rate, argp_rate, m_rate, c1, m_drag,
+                                    node_drag)
+                            c_done = True
+                        reach_c = vh * h / n_c + b
+                        d_prev, g_prev = 0.0, 0.0
+                        keep = False
+                        for c in range(n_c + 1):
+                            d, g = _cone_distance(cpos[c, 0], cpos[c, 1], cpos[c, 2], site[k, 0],
+                                                  site[k, 1], site[k, 2], up[k, 0], up[k, 1],
+                                                  up[k, 2], sin_lo[k], cos_lo[k])
+                            if c > 0 and ((d_prev <= reach_c or d <= reach_c)
+                                          and (g_prev - reach_c <= max_range[k]
+                                               or g - reach_c <= max_range[k])):
+                                keep = True
+                                break
+                            d_prev, g_prev = d, g
+                        if keep:
+                            if count < out_sat.size:
+                                out_sat[count] = i
+                                out_node[count] = k
+                                out_j2[count] = ja + q
+                            count += 1
+            xa, ya, za = xb, yb, zb
     return count
 
 
@@ -650,8 +754,39 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
         if count:
             found.append((out[0][:count].copy(), out[1][:count].copy(), out[2][:count].copy()))
 
+    # Satellites the secular model covers (SGP4 elements, error bounded) are screened with it;
+    # the others with SGP4 states on the screening grid.
+    if propagator is None or isinstance(propagator, SGP4Propagator):
+        bound = secular_error_bound_m(elements, int(grid.start),
+                                      int(grid.start) + grid.duration_ns)
+    else:
+        bound = np.full(len(elements), np.inf)
+    covered = np.isfinite(bound)
+    if covered.any():
+        sec = secular_elements(elements)
+        theta0, theta_dot = gmst82_rad(grid.start)
+        n_c = max(1, math.ceil(grid.step_s / FINE_STEP_S))
+        idx = np.flatnonzero(covered).astype(np.int64)
+        args = (idx, int(grid.start), float(theta0), float(theta_dot), sub, grid.step_s,
+                grid.duration_s, n2, n_c, site, up, sin_lo, cos_lo, max_range, v_max,
+                np.ascontiguousarray(np.where(covered, bound, 0.0)), *sec.columns()[:14])
+        capacity = max(4096, idx.size * m * 8)
+        out = [np.empty(capacity, np.int64) for _ in range(3)]
+        count = _secular_screen_kernel(*args, *out)
+        if count > capacity:  # rare: rerun with room for all
+            out = [np.empty(count, np.int64) for _ in range(3)]
+            _secular_screen_kernel(*args, *out)
+        if count:
+            found.append((out[0][:count].copy(), out[1][:count].copy(), out[2][:count].copy()))
+    rest = np.flatnonzero(~covered)
+    screened = elements if rest.size == len(elements) else elements.select(rest)
+    v_max_all, err_all = v_max, err
+    v_max, err = np.ascontiguousarray(v_max_all[rest]), np.ascontiguousarray(err_all[rest])
+    n_found_secular = len(found)
+
     last: tuple[FloatArray, FloatArray] | None = None
-    for j0, r, v in iter_grid_states(elements, screen, frame="ITRF", propagator=propagator):
+    for j0, r, v in iter_grid_states(screened, screen, frame="ITRF",
+                                     propagator=propagator) if rest.size else ():
         if last is not None:  # the screening interval across the seam between two chunks
             scan(np.concatenate([last[0], r[:, :1]], axis=1),
                  np.concatenate([last[1], v[:, :1]], axis=1), j0 - 1)
@@ -659,6 +794,9 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
             scan(r, v, j0)
         last = (r[:, -1:].copy(), v[:, -1:].copy())
         report((j0 + r.shape[1] - 1) * sub)
+    for f_i in range(n_found_secular, len(found)):  # back to indices of the whole set
+        found[f_i] = (rest[found[f_i][0]], found[f_i][1], found[f_i][2])
+    v_max, err = v_max_all, err_all
     if not found:
         report(total)
         return collector.table(grid)
