@@ -7,8 +7,8 @@ import numpy as np
 from orbemu import load_elements
 from orbemu.orbits.propagation import SGP4Propagator
 from orbemu.orbits.secular import (
-    secular_error_bound_m,
     secular_elements,
+    secular_error_bound_m,
     secular_positions,
     secular_positions_reference,
 )

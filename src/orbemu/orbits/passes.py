@@ -28,6 +28,14 @@ which cubic Hermite interpolation of SGP4 states is good to ≲ 7 m in LEO.
    all azimuths; plus the range limit), the interval holds no visible instant. A compiled kernel
    applies this to each screening interval, then to its fine sub-intervals on the interpolant.
    Sampling therefore cannot miss a pass, however short; the steps only set the cost.
+   Satellites covered by :mod:`.secular` (SGP4's secular model without its periodic terms,
+   within a per-satellite bound ``b`` of SGP4 over the window: tens of km) skip SGP4 here: in
+   TEME their secular track between two instants ``h`` apart lies within ``|Ω̇|·h`` of the
+   great-circle arc through its ends and the station within ``ω_E·h/2`` of its mid-interval
+   direction, and visibility needs the satellite within the cap ``acos(R_s cos(lo)/r) − lo``
+   of the station (``r`` ≤ apogee + ``b``); an interval whose arc is farther than the cap plus
+   those slacks and ``b/r`` holds no visible instant. Tested on screening intervals, then on
+   the fine intervals of those kept (:func:`_secular_screen_kernel`).
 2. **Exact states.** Only the satellites kept are propagated on the fine grid, a few fine
    intervals at a time (one SGP4 call per block for all satellites kept in it), and the same
    test is repeated on the exact end states at ≤ 20 s sub-steps (error bound now metres).

@@ -9,10 +9,12 @@ terms (``C1``: ``a = a₀(1 − C1·t)²``, ``M += 3/2·C1·n₀·t²``, ``Ω +=
 
 It costs a few tens of nanoseconds a state in a compiled loop (SGP4 ~0.4 µs) and differs from
 SGP4 by the terms left out: the periodic ones are bounded whatever the time (a few km in LEO);
-the higher drag terms grow as ``t³`` and are small unless drag is strong. :func:`secular_error_bound_m`
-states a per-satellite bound over a window, checked against SGP4 for every Starlink satellite in
-``tests/orbits/test_secular.py``; satellites it does not cover (deep space, perigee below
-220 km where SGP4 switches to its simplified drag, eccentricity ≥ 0.05) get ``inf``.
+the higher drag terms grow as ``t³`` and are small unless drag is strong.
+:func:`secular_error_bound_m` states a per-satellite bound over a window (≥ 1.9× the error
+measured against SGP4 over 24 h for all 10,395 Starlink satellites of 2026-05-30, checked on a
+sample including the 60 strongest-drag ones in ``tests/orbits/test_secular.py``); satellites
+it does not cover (deep space, perigee below 220 km where SGP4 switches to its simplified drag,
+eccentricity ≥ 0.05) get ``inf``.
 
 Used by :mod:`.passes` to screen for candidate passes before evaluating SGP4 near them.
 Frame: TEME, or ITRF by a GMST rotation (no polar motion: ≤ 20 m, inside the bound).
@@ -29,8 +31,14 @@ import numpy.typing as npt
 
 from orbemu.orbits.elements import ElementSet
 
-__all__ = ["MAX_BOUND_M", "SecularElements", "secular_error_bound_m", "secular_elements", "secular_positions",
-           "secular_positions_reference"]
+__all__ = [
+    "MAX_BOUND_M",
+    "SecularElements",
+    "secular_elements",
+    "secular_error_bound_m",
+    "secular_positions",
+    "secular_positions_reference",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -77,7 +85,7 @@ def secular_elements(elements: ElementSet) -> SecularElements:
     """The secular model's constants of ``elements`` (cached on the set)."""
     cache = elements._cache
     if "secular_elements" in cache:
-        return cache["secular_elements"]  # type: ignore[no-any-return]
+        return cache["secular_elements"]
     f = elements._field
     re_km = f("radiusearthkm")
     j2 = f("j2")
@@ -106,7 +114,8 @@ def secular_elements(elements: ElementSet) -> SecularElements:
         psisq = np.abs(1.0 - etasq)
         coef1 = qoms24 * tsi**4 / psisq**3.5
         cc2 = coef1 * no * (ao * (1.0 + 1.5 * etasq + eeta * (4.0 + etasq))
-                            + 0.375 * j2 * tsi / psisq * con41 * (8.0 + 3.0 * etasq * (8.0 + etasq)))
+                            + 0.375 * j2 * tsi / psisq * con41
+                            * (8.0 + 3.0 * etasq * (8.0 + etasq)))
         cc1 = bstar * cc2  # per minute
         node_j2 = -1.5 * j2 / posq * no * cos_i  # rad/min
         nodecf = 3.5 * omeosq * node_j2 * cc1  # rad/min²
@@ -213,7 +222,8 @@ def secular_positions(elements: ElementSet, times_ns: npt.NDArray[np.int64],
     out = np.empty((len(elements), times_ns.size, 3))
     theta = np.zeros(times_ns.size) if theta_rad is None else np.ascontiguousarray(
         theta_rad, dtype=np.float64)
-    _positions_kernel(times_ns, theta, *sec.columns(), out)
+    args = (times_ns, theta, *sec.columns(), out)
+    _positions_kernel(*args)
     return out
 
 
