@@ -82,7 +82,13 @@ from orbemu.orbits.events import (
 )
 from orbemu.orbits.frames import gmst82_rad
 from orbemu.orbits.ground_nodes import GroundNodes
-from orbemu.orbits.propagation import ProgressCallback, Propagator, SGP4Propagator, propagate
+from orbemu.orbits.propagation import (
+    ProgressCallback,
+    Propagator,
+    SGP4Propagator,
+    propagate,
+    sgp4_pairs,
+)
 from orbemu.orbits.secular import secular_elements, secular_error_bound_m, secular_position
 from orbemu.time import Time
 
@@ -835,38 +841,70 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
         return collector.table(grid)
     sat, node, j2 = (np.concatenate([f[i] for f in found]) for i in range(3))
 
-    # ---- level 2: exact states of the kept satellites, one screening interval at a time ------
-    # Blocks of L2_BLOCK_FINE_STEPS fine intervals: every kept satellite of a block is
-    # propagated at all the block's grid points, so short blocks waste fewer states.
-    span = max(1, min(sub, L2_BLOCK_FINE_STEPS))
-    block = j2 // span
-    order = np.argsort(block, kind="stable")
-    sat, node, j2, block = sat[order], node[order], j2[order], block[order]
-    bounds = np.flatnonzero(np.diff(block)) + 1
-    starts = np.concatenate([[0], bounds])
-    stops = np.concatenate([bounds, [block.size]])
-    all_times = grid.times()
-    for a, b in zip(starts, stops, strict=True):
-        blk = int(block[a])
-        sats_b = np.unique(sat[a:b])
-        first_j2 = blk * span
-        times_b = all_times[first_j2:min(first_j2 + span, n2) + 1]
-        eph = propagate(elements.select(sats_b), times_b, frame="ITRF", propagator=propagator)
-        local = np.searchsorted(sats_b, sat[a:b])
-        q = j2[a:b] - first_j2
-        x = np.concatenate([eph.position_m[local, q], eph.velocity_m_s[local, q],
-                            eph.position_m[local, q + 1], eph.velocity_m_s[local, q + 1]], axis=1)
-        k = np.ascontiguousarray(node[a:b])
-        h = grid.point_s(j2[a:b] + 1) - grid.point_s(j2[a:b])
-        keep = np.empty(h.size, dtype=bool)
-        _fine_keep_kernel(x, h, k, site, up, sin_lo, cos_lo, max_range,
-                          np.ascontiguousarray(v_max[sat[a:b]]),
-                          np.ascontiguousarray(fine_err[sat[a:b]]), n_sub, keep)
-        collector.add(sat[a:b][keep] * m + k[keep], j2[a:b][keep], x[keep, 0:3], x[keep, 3:6],
-                      x[keep, 6:9], x[keep, 9:12])
-        report(n2 + 1 + min(first_j2 + span, n2) + 1)
+    # ---- level 2: exact states at the ends of the kept fine intervals ----------------------
+    x = exact_interval_states(elements, grid, sat, j2, propagator,
+                              sparse=propagator is None or isinstance(propagator, SGP4Propagator),
+                              progress=lambda done: report(n2 + 1 + done))
+    k = np.ascontiguousarray(node)
+    h = grid.point_s(j2 + 1) - grid.point_s(j2)
+    keep = np.empty(h.size, dtype=bool)
+    _fine_keep_kernel(x, h, k, site, up, sin_lo, cos_lo, max_range,
+                      np.ascontiguousarray(v_max[sat]), np.ascontiguousarray(fine_err[sat]),
+                      n_sub, keep)
+    collector.add(sat[keep] * m + k[keep], j2[keep], x[keep, 0:3], x[keep, 3:6], x[keep, 6:9],
+                  x[keep, 9:12])
     report(total)
     return collector.table(grid)
+
+
+def exact_interval_states(elements: ElementSet, grid: CoarseGrid, sat: IntArray, j2: IntArray,
+                          propagator: Propagator | None = None, *, sparse: bool = True,
+                          progress: Callable[[int], None] | None = None) -> FloatArray:
+    """ITRF states at both ends of fine interval ``j2[q]`` of satellite ``sat[q]``: (q, 12) rows
+    ``r0, v0, r1, v1`` (m, m/s).
+
+    ``sparse`` (SGP4 only): propagate just the distinct (satellite, grid point) pairs needed
+    (:func:`~orbemu.orbits.propagation.sgp4_pairs`). Otherwise (any propagator; the reference)
+    blocks of :data:`L2_BLOCK_FINE_STEPS` fine intervals, each kept satellite of a block
+    propagated at all the block's grid points. Both give the same states bit for bit with SGP4.
+    ``progress(done)`` reports grid points done.
+    """
+    n2 = grid.n_intervals
+    sat = np.asarray(sat, np.int64)
+    j2 = np.asarray(j2, np.int64)
+    if sparse:
+        n = np.int64(max(len(elements), 1))
+        a_key = j2 * n + sat
+        b_key = (j2 + 1) * n + sat
+        ends = np.unique(np.concatenate([a_key, b_key]))
+        r, v, _ = sgp4_pairs(elements, ends % n, ends // n, grid.times(), frame="ITRF")
+        i0 = np.searchsorted(ends, a_key)
+        i1 = np.searchsorted(ends, b_key)
+        if progress is not None:
+            progress(n2 + 1)
+        return np.ascontiguousarray(np.concatenate([r[i0], v[i0], r[i1], v[i1]], axis=1))
+    x = np.empty((sat.size, 12))
+    span = max(1, L2_BLOCK_FINE_STEPS)
+    block = j2 // span
+    order = np.argsort(block, kind="stable")
+    sat_o, j2_o, block = sat[order], j2[order], block[order]
+    bounds = np.flatnonzero(np.diff(block)) + 1
+    starts = np.concatenate([[0], bounds]).astype(np.int64)
+    stops = np.concatenate([bounds, [block.size]]).astype(np.int64)
+    all_times = grid.times()
+    for a, b in zip(starts, stops, strict=True):
+        first_j2 = int(block[a]) * span
+        sats_b = np.unique(sat_o[a:b])
+        times_b = all_times[first_j2:min(first_j2 + span, n2) + 1]
+        eph = propagate(elements.select(sats_b), times_b, frame="ITRF", propagator=propagator)
+        local = np.searchsorted(sats_b, sat_o[a:b])
+        q = j2_o[a:b] - first_j2
+        x[order[a:b]] = np.concatenate([eph.position_m[local, q], eph.velocity_m_s[local, q],
+                                        eph.position_m[local, q + 1],
+                                        eph.velocity_m_s[local, q + 1]], axis=1)
+        if progress is not None:
+            progress(min(first_j2 + span, n2) + 1)
+    return x
 
 
 def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: CoarseGrid,

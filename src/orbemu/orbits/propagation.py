@@ -32,6 +32,7 @@ __all__ = [
     "Propagator",
     "SGP4Propagator",
     "propagate",
+    "sgp4_pairs",
 ]
 
 #: Budget for the temporaries of one SGP4 call (positions + velocities + status), bytes.
@@ -210,3 +211,60 @@ def propagate(
         return prop.propagate(elements, times, frame=frame, progress=progress)
     eph = prop.propagate(elements, times)
     return eph.to_itrf() if frame == "ITRF" else eph
+
+
+def sgp4_pairs(
+    elements: ElementSet,
+    sat_index: npt.ArrayLike,
+    time_index: npt.ArrayLike,
+    times: Time,
+    *,
+    frame: OutputFrame = "TEME",
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """SGP4 states of satellite ``sat_index[p]`` at ``times[time_index[p]]`` for each pair ``p``.
+
+    For sparse needs (each satellite at a few instants of a grid, different ones per satellite)
+    where :meth:`SGP4Propagator.propagate` would compute the whole ``satellites × instants``
+    product. One SGP4 call per distinct instant, over just the satellites needed there; the
+    results are bit-identical to :meth:`SGP4Propagator.propagate`'s at the same instants.
+
+    Returns ``(r_m (P, 3), v_m_s (P, 3), status (P,))`` in ``frame`` ("TEME" or "ITRF"), NaN
+    states where SGP4 failed (status ≠ 0).
+    """
+    _check_frame(frame)
+    times = _as_1d(times)
+    sat = np.asarray(sat_index, dtype=np.int64).ravel()
+    tix = np.asarray(time_index, dtype=np.int64).ravel()
+    if sat.shape != tix.shape:
+        raise UsageError(f"sat_index and time_index must match, got {sat.shape} and {tix.shape}")
+    n_pairs = sat.size
+    r = np.empty((n_pairs, 3))
+    v = np.empty((n_pairs, 3))
+    e = np.zeros(n_pairs, np.uint8)
+    if n_pairs == 0:
+        return r, v, e.view(np.int8)
+    order = np.lexsort((sat, tix))  # time-major: one contiguous run of pairs per instant
+    s_sorted, t_sorted = sat[order], tix[order]
+    cuts = np.flatnonzero(np.diff(t_sorted)) + 1
+    starts = np.concatenate([[0], cuts])
+    stops = np.concatenate([cuts, [n_pairs]])
+    used = t_sorted[starts]
+    jd, fr = times[used].jd_utc()
+    rs, vs, es = np.empty((n_pairs, 1, 3)), np.empty((n_pairs, 1, 3)), np.empty((n_pairs, 1),
+                                                                                  np.uint8)
+    satrecs = elements.satrecs
+    for g, (a, b) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+        arr = SatrecArray([satrecs[i] for i in s_sorted[a:b].tolist()])
+        _run_sgp4(arr, jd[g:g + 1], fr[g:g + 1], es[a:b], rs[a:b], vs[a:b])
+    # As one satellite at n_pairs instants: the frame terms of each pair's own instant.
+    rotation = None
+    if frame == "ITRF":
+        group = np.repeat(np.arange(used.size), stops - starts)
+        rotation = tuple(np.ascontiguousarray(term[group])
+                         for term in earth_rotation_terms(times[used]))
+    finish_sgp4_states(rs.reshape(1, n_pairs, 3), vs.reshape(1, n_pairs, 3),
+                       es.reshape(1, n_pairs), scale=1000.0, rotation=rotation)
+    r[order] = rs[:, 0]
+    v[order] = vs[:, 0]
+    e[order] = es[:, 0]
+    return r, v, e.view(np.int8)
