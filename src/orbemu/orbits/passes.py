@@ -104,7 +104,9 @@ _BOUND_MARGIN_M = 1000.0
 #: Screening grid: at most this arc (rad) of the fastest orbit, and this many fine steps.
 SCREEN_ARC_RAD = 1.4
 SCREEN_MAX_FACTOR = 10
-#: Fine intervals per level-2 propagation block.
+#: Refinement tolerance of the compiled root and maximum searches, seconds.
+_REFINE_TOLERANCE_S = 1e-5
+#: Fine intervals per level-2 propagation block (reference path).
 L2_BLOCK_FINE_STEPS = 5
 
 
@@ -583,6 +585,188 @@ def _topo_pair_kernel(x, t0, h, node, site, enu, t, el, az, rng):  # pragma: no 
         az[q] = a + TAU if a < 0.0 else a
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pair_value(x, t0, h, q, t, node, site, enu, base, mask, use_mask, max_range,
+                want_f):  # pragma: no cover - compiled
+    """The switching function (``want_f``: degrees, as :meth:`_Visibility.switching`) or the
+    elevation (rad) of bracket ``q`` at ``t`` (s), on its gathered rows (see
+    :func:`_topo_pair_kernel`). NaN where the state is unknown."""
+    p = 1 if t >= t0[q, 1] else 0
+    u = min(max((t - t0[q, p]) / h[q, p], 0.0), 1.0)
+    u2 = u * u
+    u3 = u2 * u
+    a0 = 2.0 * u3 - 3.0 * u2 + 1.0
+    b0 = (u3 - 2.0 * u2 + u) * h[q, p]
+    a1 = 3.0 * u2 - 2.0 * u3
+    b1 = (u3 - u2) * h[q, p]
+    k = node[q]
+    dx = a0 * x[q, p, 0] + b0 * x[q, p, 3] + a1 * x[q, p, 6] + b1 * x[q, p, 9] - site[k, 0]
+    dy = a0 * x[q, p, 1] + b0 * x[q, p, 4] + a1 * x[q, p, 7] + b1 * x[q, p, 10] - site[k, 1]
+    dz = a0 * x[q, p, 2] + b0 * x[q, p, 5] + a1 * x[q, p, 8] + b1 * x[q, p, 11] - site[k, 2]
+    up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
+    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+    el = math.asin(min(max(up / d, -1.0), 1.0))
+    if not want_f:
+        return el
+    threshold = base[k]
+    if use_mask:
+        e = enu[k, 0, 0] * dx + enu[k, 0, 1] * dy + enu[k, 0, 2] * dz
+        n = enu[k, 1, 0] * dx + enu[k, 1, 1] * dy + enu[k, 1, 2] * dz
+        az_deg = math.degrees(math.atan2(e, n)) % 360.0
+        fl = math.floor(az_deg)
+        lo = int(fl) % 360
+        w = az_deg - fl
+        m_az = mask[k, lo] * (1.0 - w) + mask[k, (lo + 1) % 360] * w
+        threshold = max(threshold, m_az)
+    f = math.degrees(el) - threshold
+    if math.isfinite(max_range[k]):
+        f = min(f, (max_range[k] - d) / (max_range[k] / 90.0))
+    return f
+
+
+@numba.njit(cache=True, nogil=True)
+def _root_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo, hi, tol_s,
+                 out):  # pragma: no cover - compiled
+    """Zero of the switching function in each bracket ``[lo[q], hi[q]]`` (its sign differs at
+    the ends; NaN counts as negative, ≥ 0 as positive), by Brent's method: inverse quadratic
+    or secant steps where they shrink the bracket fast enough, bisection otherwise, until the
+    bracket is narrower than ``2·tol_s``. A handful of evaluations instead of bisection's ~17."""
+    for q in range(lo.size):
+        a = lo[q]
+        b = hi[q]
+        fa = _pair_value(x, t0, h, q, a, node, site, enu, base, mask, use_mask, max_range, True)
+        fb = _pair_value(x, t0, h, q, b, node, site, enu, base, mask, use_mask, max_range, True)
+        if not fa == fa:
+            fa = -1.0
+        if not fb == fb:
+            fb = -1.0
+        c, fc = a, fa
+        d = b - a
+        e = d
+        for _ in range(200):
+            if (fb > 0.0 and fc > 0.0) or (fb < 0.0 and fc < 0.0):
+                c, fc = a, fa
+                d = b - a
+                e = d
+            if abs(fc) < abs(fb):
+                a, fa = b, fb
+                b, fb = c, fc
+                c, fc = a, fa
+            tol1 = 4.0e-16 * abs(b) + tol_s
+            xm = 0.5 * (c - b)
+            if abs(xm) <= tol1 or fb == 0.0:
+                break
+            if abs(e) >= tol1 and abs(fa) > abs(fb):
+                s = fb / fa
+                if a == c:  # secant
+                    pp = 2.0 * xm * s
+                    qq = 1.0 - s
+                else:  # inverse quadratic interpolation
+                    qa = fa / fc
+                    r = fb / fc
+                    pp = s * (2.0 * xm * qa * (qa - r) - (b - a) * (r - 1.0))
+                    qq = (qa - 1.0) * (r - 1.0) * (s - 1.0)
+                if pp > 0.0:
+                    qq = -qq
+                pp = abs(pp)
+                if 2.0 * pp < min(3.0 * xm * qq - abs(tol1 * qq), abs(e * qq)):
+                    e = d
+                    d = pp / qq
+                else:
+                    d = xm
+                    e = d
+            else:
+                d = xm
+                e = d
+            a, fa = b, fb
+            b += d if abs(d) > tol1 else math.copysign(tol1, xm)
+            fb = _pair_value(x, t0, h, q, b, node, site, enu, base, mask, use_mask, max_range,
+                             True)
+            if not fb == fb:
+                fb = -1.0
+        out[q] = b
+
+
+_GOLDEN_C = (3.0 - math.sqrt(5.0)) / 2.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo, hi, want_f,
+                tol_s, out_t, out_v):  # pragma: no cover - compiled
+    """Maximum of the switching function (``want_f``) or of the elevation on each bracket, by
+    Brent's minimization (golden section with parabolic steps: superlinear on smooth peaks);
+    a maximum at an end of the bracket is taken exactly. NaN never wins (all NaN → NaN)."""
+    for q in range(lo.size):
+        a = lo[q]
+        b = hi[q]
+        xx = a + _GOLDEN_C * (b - a)
+        fx = -_pair_value(x, t0, h, q, xx, node, site, enu, base, mask, use_mask, max_range,
+                          want_f)
+        if not fx == fx:
+            fx = math.inf
+        w, fw, v, fv = xx, fx, xx, fx
+        d = 0.0
+        e = 0.0
+        for _ in range(200):
+            xm = 0.5 * (a + b)
+            tol1 = tol_s + 4.0e-16 * abs(xx)
+            tol2 = 2.0 * tol1
+            if abs(xx - xm) <= tol2 - 0.5 * (b - a):
+                break
+            golden = True
+            if abs(e) > tol1:  # try a parabola through x, w, v
+                r = (xx - w) * (fx - fv)
+                qq = (xx - v) * (fx - fw)
+                pp = (xx - v) * qq - (xx - w) * r
+                qq = 2.0 * (qq - r)
+                if qq > 0.0:
+                    pp = -pp
+                qq = abs(qq)
+                e_old = e
+                e = d
+                if (abs(pp) < abs(0.5 * qq * e_old) and pp > qq * (a - xx)
+                        and pp < qq * (b - xx)):
+                    d = pp / qq
+                    uu = xx + d
+                    if uu - a < tol2 or b - uu < tol2:
+                        d = math.copysign(tol1, xm - xx)
+                    golden = False
+            if golden:
+                e = (a - xx) if xx >= xm else (b - xx)
+                d = _GOLDEN_C * e
+            uu = xx + d if abs(d) >= tol1 else xx + math.copysign(tol1, d)
+            fu = -_pair_value(x, t0, h, q, uu, node, site, enu, base, mask, use_mask, max_range,
+                              want_f)
+            if not fu == fu:
+                fu = math.inf
+            if fu <= fx:
+                if uu >= xx:
+                    a = xx
+                else:
+                    b = xx
+                v, fv = w, fw
+                w, fw = xx, fx
+                xx, fx = uu, fu
+            else:
+                if uu < xx:
+                    a = uu
+                else:
+                    b = uu
+                if fu <= fw or w == xx:
+                    v, fv = w, fw
+                    w, fw = uu, fu
+                elif fu <= fv or v == xx or v == w:
+                    v, fv = uu, fu
+        best, f_best = xx, -fx
+        for end in (lo[q], hi[q]):
+            f_end = _pair_value(x, t0, h, q, end, node, site, enu, base, mask, use_mask,
+                                max_range, want_f)
+            if f_end == f_end and f_end > f_best:
+                best, f_best = end, f_end
+        out_t[q] = best
+        out_v[q] = f_best if f_best > -math.inf else math.nan
+
+
 def topo_reference(table: IntervalTable, row_node: IntArray, site: FloatArray, enu: FloatArray,
                    seg: IntArray, t_s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Numpy twin of the fine-evaluation kernel: (elevation rad, azimuth rad, range m)."""
@@ -908,9 +1092,16 @@ def exact_interval_states(elements: ElementSet, grid: CoarseGrid, sat: IntArray,
 
 
 def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: CoarseGrid,
-            m: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray,
-                             npt.NDArray[np.bool_]]:
-    """Fine scan and refinement: ``(key, aos_s, tca_s, los_s, max_el_rad, partial)``."""
+            m: int, *, compiled: bool = True) -> tuple[IntArray, FloatArray, FloatArray,
+                                                      FloatArray, FloatArray,
+                                                      npt.NDArray[np.bool_]]:
+    """Fine scan and refinement: ``(key, aos_s, tca_s, los_s, max_el_rad, partial)``.
+
+    ``compiled``: roots and maxima by Brent's methods in :func:`_root_kernel` and
+    :func:`_max_kernel` (to :data:`_REFINE_TOLERANCE_S`); otherwise (the reference) by
+    numpy-driven bisection and golden section (:func:`.events.bisect_roots`,
+    :func:`.events.golden_maximum`, to 1 ms) on the same interpolant.
+    """
     if table.n_rows == 0:
         z = np.zeros(0)
         return np.zeros(0, np.int64), z, z, z, z, np.zeros(0, bool)
@@ -965,6 +1156,49 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
         evaluate = evaluator(seg, lo, hi)
         return lambda t_s: evaluate(t_s)[0]
 
+    if vis.override_deg is not None:
+        base = np.full(m, vis.override_deg)
+    else:
+        base = np.ascontiguousarray(ground.min_elevation_deg, dtype=np.float64)
+    use_mask = bool(vis.structured.any())
+    mask = (np.ascontiguousarray(ground.mask_deg, dtype=np.float64)
+            if use_mask and ground.mask_deg is not None else np.zeros((1, 360)))
+    max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
+
+    def gathered(seg: IntArray, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, ...]:
+        """The kernels' view of brackets ``[lo, hi]`` (see :func:`_topo_pair_kernel`)."""
+        r_lo = table.row_at(seg, lo)
+        r_hi = table.row_at(seg, hi)
+        r_hi = np.where((t0[r_hi] >= hi) & (r_hi > r_lo), r_hi - 1, r_hi)
+        if np.any(r_hi - r_lo > 1):
+            raise AssertionError("pass refinement bracket spans more than two grid intervals")
+        return (np.ascontiguousarray(np.stack([states[r_lo], states[r_hi]], axis=1)),
+                np.ascontiguousarray(np.stack([t0[r_lo], t0[r_hi]], axis=1)),
+                np.ascontiguousarray(np.stack([h[r_lo], h[r_hi]], axis=1)),
+                np.ascontiguousarray(row_node[r_lo]), site, enu, base, mask, use_mask,
+                max_range)
+
+    def roots(seg: IntArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+        if not compiled:
+            return bisect_roots(f_of(seg, lo, hi), lo, hi)
+        lo = np.ascontiguousarray(lo, dtype=np.float64)
+        hi = np.ascontiguousarray(hi, dtype=np.float64)
+        out = np.empty(lo.size)
+        if lo.size:
+            _root_kernel(*gathered(seg, lo, hi), lo, hi, _REFINE_TOLERANCE_S, out)
+        return out
+
+    def maxima(seg: IntArray, lo: FloatArray, hi: FloatArray,
+               of_f: bool) -> tuple[FloatArray, FloatArray]:
+        if not compiled:
+            return golden_maximum((f_of if of_f else el_of)(seg, lo, hi), lo, hi)
+        lo = np.ascontiguousarray(lo, dtype=np.float64)
+        hi = np.ascontiguousarray(hi, dtype=np.float64)
+        t_out, v_out = np.empty(lo.size), np.empty(lo.size)
+        if lo.size:
+            _max_kernel(*gathered(seg, lo, hi), lo, hi, of_f, _REFINE_TOLERANCE_S, t_out, v_out)
+        return t_out, v_out
+
     # Scan points: the grid points of each kept interval (plus the end of each segment), and
     # for nodes with an azimuth mask K points per interval (≤ FINE_STEP_S apart): without a mask
     # the switching function (elevation margin, or its minimum with the range margin) is
@@ -1005,12 +1239,12 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     bracketed = ~seg_start[run_a]
     i = np.flatnonzero(bracketed)
     lo_i, hi_i = pt_t[run_a[i] - 1], pt_t[run_a[i]]
-    aos[i] = bisect_roots(f_of(seg_r[i], lo_i, hi_i), lo_i, hi_i)
+    aos[i] = roots(seg_r[i], lo_i, hi_i)
     los = pt_t[run_b].copy()
     bracketed_end = ~seg_end[run_b]
     i = np.flatnonzero(bracketed_end)
     lo_i, hi_i = pt_t[run_b[i]], pt_t[run_b[i] + 1]
-    los[i] = bisect_roots(f_of(seg_r[i], lo_i, hi_i), lo_i, hi_i)
+    los[i] = roots(seg_r[i], lo_i, hi_i)
     partial = (~bracketed & (pt_t[run_a] <= 0.0)) | (~bracketed_end
                                                      & (pt_t[run_b] >= grid.duration_s))
 
@@ -1038,11 +1272,11 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     short_seg = pt_seg[peak]
     p_lo = np.where(seg_start[peak], pt_t[peak], pt_t[np.maximum(peak - 1, 0)])
     p_hi = np.where(seg_end[peak], pt_t[peak], pt_t[np.minimum(peak + 1, n_pts - 1)])
-    t_peak, f_peak = golden_maximum(f_of(short_seg, p_lo, p_hi), p_lo, p_hi)
+    t_peak, f_peak = maxima(short_seg, p_lo, p_hi, True)
     hit = np.flatnonzero((f_peak >= 0) & (t_peak > p_lo) & (t_peak < p_hi))
     short_seg, p_lo, p_hi, t_peak = short_seg[hit], p_lo[hit], p_hi[hit], t_peak[hit]
-    s_aos = bisect_roots(f_of(short_seg, p_lo, t_peak), p_lo, t_peak)
-    s_los = bisect_roots(f_of(short_seg, t_peak, p_hi), t_peak, p_hi)
+    s_aos = roots(short_seg, p_lo, t_peak)
+    s_los = roots(short_seg, t_peak, p_hi)
 
     seg = np.concatenate([seg_r, short_seg])
     aos = np.concatenate([aos, s_aos])
@@ -1050,7 +1284,7 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     partial = np.concatenate([partial, np.zeros(short_seg.size, bool)])
     lo_t = np.concatenate([lo_t, s_aos])
     hi_t = np.concatenate([hi_t, s_los])
-    tca, max_el = golden_maximum(el_of(seg, lo_t, hi_t), lo_t, hi_t)
+    tca, max_el = maxima(seg, lo_t, hi_t, False)
     return table.key[table.seg_first[seg]], aos, tca, los, max_el, partial
 
 
