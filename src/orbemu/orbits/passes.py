@@ -1060,7 +1060,8 @@ def exact_interval_states(elements: ElementSet, grid: CoarseGrid, sat: IntArray,
         n = np.int64(max(len(elements), 1))
         a_key = j2 * n + sat
         b_key = (j2 + 1) * n + sat
-        ends = np.unique(np.concatenate([a_key, b_key]))
+        ends = np.sort(np.concatenate([a_key, b_key]))  # time-major, as sgp4_pairs runs
+        ends = ends[np.concatenate([[True], ends[1:] != ends[:-1]])]
         r, v, _ = sgp4_pairs(elements, ends % n, ends // n, grid.times(), frame="ITRF")
         i0 = np.searchsorted(ends, a_key)
         i1 = np.searchsorted(ends, b_key)

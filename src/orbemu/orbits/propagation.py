@@ -243,8 +243,11 @@ def sgp4_pairs(
     e = np.zeros(n_pairs, np.uint8)
     if n_pairs == 0:
         return r, v, e.view(np.int8)
-    order = np.lexsort((sat, tix))  # time-major: one contiguous run of pairs per instant
-    s_sorted, t_sorted = sat[order], tix[order]
+    # Time-major: one contiguous run of pairs per instant (callers often pass them so).
+    later = tix[1:] > tix[:-1]
+    in_order = bool(np.all(later | ((tix[1:] == tix[:-1]) & (sat[1:] >= sat[:-1]))))
+    order = np.arange(n_pairs) if in_order else np.lexsort((sat, tix))
+    s_sorted, t_sorted = (sat, tix) if in_order else (sat[order], tix[order])
     cuts = np.flatnonzero(np.diff(t_sorted)) + 1
     starts = np.concatenate([[0], cuts])
     stops = np.concatenate([cuts, [n_pairs]])
@@ -264,6 +267,8 @@ def sgp4_pairs(
                          for term in earth_rotation_terms(times[used]))
     finish_sgp4_states(rs.reshape(1, n_pairs, 3), vs.reshape(1, n_pairs, 3),
                        es.reshape(1, n_pairs), scale=1000.0, rotation=rotation)
+    if in_order:
+        return rs[:, 0], vs[:, 0], es[:, 0].view(np.int8)
     r[order] = rs[:, 0]
     v[order] = vs[:, 0]
     e[order] = es[:, 0]
