@@ -36,16 +36,20 @@ which cubic Hermite interpolation of SGP4 states is good to ≲ 7 m in LEO.
    of the station (``r`` ≤ apogee + ``b``); an interval whose arc is farther than the cap plus
    those slacks and ``b/r`` holds no visible instant. Tested on screening intervals, then on
    the fine intervals of those kept (:func:`_secular_screen_kernel`).
-2. **Exact states.** Only the satellites kept are propagated on the fine grid, a few fine
-   intervals at a time (one SGP4 call per block for all satellites kept in it), and the same
-   test is repeated on the exact end states at ≤ 20 s sub-steps (error bound now metres).
+2. **Exact states.** Only the grid points that end a kept fine interval are propagated: one
+   SGP4 call per grid instant over just the satellites needed there
+   (:func:`~orbemu.orbits.propagation.sgp4_pairs`; other propagators: blocks of a few fine
+   intervals), and the same test is repeated on the exact end states at ≤ 20 s sub-steps
+   (error bound now metres).
 3. **Refinement.** The switching function ``f = elevation − threshold(azimuth)`` (or its minimum
    with the range margin) is evaluated at the grid points of the kept intervals — and every
    ≤ 20 s for nodes with an azimuth mask, whose corners can make ``f`` multimodal; without a
-   mask ``f`` is unimodal over a pass. Sign changes are refined by vectorized bisection
-   (AOS/LOS to 1 ms, then linear interpolation: microseconds); local maxima of ``f`` below zero
-   are searched by golden section for passes shorter than the spacing; TCA is a golden-section
-   maximum of the elevation around the highest point of each pass.
+   mask ``f`` is unimodal over a pass. Sign changes are refined by Brent's method (inverse
+   quadratic / secant steps safeguarded by bisection, to 10 µs); local maxima of ``f`` below
+   zero are searched by Brent's minimization (golden section with parabolic steps) for passes
+   shorter than the spacing; TCA is the same search on the elevation around the highest point
+   of each pass. All in compiled kernels (:func:`_root_kernel`, :func:`_max_kernel`), a few
+   evaluations each; the numpy bisection and golden section (1 ms) are kept as the reference.
 
 Memory: one time chunk of screening states, one block of exact states, and the kept intervals
 (proportional to the passes found) — never ``(n, m, n_times)`` arrays. Cost: screening is
