@@ -65,6 +65,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -1170,7 +1171,7 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
             if use_mask and ground.mask_deg is not None else np.zeros((1, 360)))
     max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
 
-    def gathered(seg: IntArray, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, ...]:
+    def gathered(seg: IntArray, lo: FloatArray, hi: FloatArray) -> tuple[Any, ...]:
         """The kernels' view of brackets ``[lo, hi]`` (see :func:`_topo_pair_kernel`)."""
         r_lo = table.row_at(seg, lo)
         r_hi = table.row_at(seg, hi)
@@ -1190,7 +1191,8 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
         hi = np.ascontiguousarray(hi, dtype=np.float64)
         out = np.empty(lo.size)
         if lo.size:
-            _root_kernel(*gathered(seg, lo, hi), lo, hi, _REFINE_TOLERANCE_S, out)
+            args = (*gathered(seg, lo, hi), lo, hi, _REFINE_TOLERANCE_S, out)
+            _root_kernel(*args)
         return out
 
     def maxima(seg: IntArray, lo: FloatArray, hi: FloatArray,
@@ -1201,7 +1203,8 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
         hi = np.ascontiguousarray(hi, dtype=np.float64)
         t_out, v_out = np.empty(lo.size), np.empty(lo.size)
         if lo.size:
-            _max_kernel(*gathered(seg, lo, hi), lo, hi, of_f, _REFINE_TOLERANCE_S, t_out, v_out)
+            args = (*gathered(seg, lo, hi), lo, hi, of_f, _REFINE_TOLERANCE_S, t_out, v_out)
+            _max_kernel(*args)
         return t_out, v_out
 
     # Scan points: the grid points of each kept interval (plus the end of each segment), and
