@@ -1046,6 +1046,59 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
     return collector.table(grid)
 
 
+@numba.njit(cache=True, nogil=True)
+def _pair_ends_kernel(sat, j2, n_sats, n2, p_sat, p_time, i0, i1):  # pragma: no cover - compiled
+    """The distinct (satellite, grid point) pairs that end the intervals ``(sat[q], j2[q])``,
+    time-major (``p_sat``, ``p_time``; returns how many), and where each interval's two ends
+    are among them (``i0``, ``i1``). Linear: a counting sort by grid point and a per-satellite
+    mark instead of sorting and searching."""
+    count = np.zeros(n2 + 2, np.int64)
+    for q in range(j2.size):
+        count[j2[q] + 1] += 1
+    for j in range(n2 + 1):
+        count[j + 1] += count[j]
+    by_j = np.empty(j2.size, np.int64)  # rows ordered by interval
+    fill = count[:-1].copy()
+    for q in range(j2.size):
+        by_j[fill[j2[q]]] = q
+        fill[j2[q]] += 1
+    mark = np.full(n_sats, -1, np.int64)  # last grid point each satellite got a pair at
+    slot = np.empty(n_sats, np.int64)  # and that pair's index
+    n_pairs = 0
+    for j in range(n2 + 1):
+        # Intervals ending at j (their j2 = j − 1), then intervals starting at j.
+        for side in range(2):
+            jj = j - 1 + side
+            if jj < 0 or jj >= n2:
+                continue
+            for k in range(count[jj], count[jj + 1]):
+                q = by_j[k]
+                s = sat[q]
+                if mark[s] != j:
+                    mark[s] = j
+                    slot[s] = n_pairs
+                    p_sat[n_pairs] = s
+                    p_time[n_pairs] = j
+                    n_pairs += 1
+                if side == 0:
+                    i1[q] = slot[s]
+                else:
+                    i0[q] = slot[s]
+    return n_pairs
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_ends_kernel(r, v, i0, i1, x):  # pragma: no cover - compiled
+    """Rows ``r0, v0, r1, v1`` of ``x`` (q, 12) from the pair states ``r``, ``v`` (p, 3)."""
+    for q in range(i0.size):
+        a, b = i0[q], i1[q]
+        for c in range(3):
+            x[q, c] = r[a, c]
+            x[q, 3 + c] = v[a, c]
+            x[q, 6 + c] = r[b, c]
+            x[q, 9 + c] = v[b, c]
+
+
 def exact_interval_states(elements: ElementSet, grid: CoarseGrid, sat: IntArray, j2: IntArray,
                           propagator: Propagator | None = None, *, sparse: bool = True,
                           progress: Callable[[int], None] | None = None) -> FloatArray:
@@ -1062,17 +1115,18 @@ def exact_interval_states(elements: ElementSet, grid: CoarseGrid, sat: IntArray,
     sat = np.asarray(sat, np.int64)
     j2 = np.asarray(j2, np.int64)
     if sparse:
-        n = np.int64(max(len(elements), 1))
-        a_key = j2 * n + sat
-        b_key = (j2 + 1) * n + sat
-        ends = np.sort(np.concatenate([a_key, b_key]))  # time-major, as sgp4_pairs runs
-        ends = ends[np.concatenate([[True], ends[1:] != ends[:-1]])]
-        r, v, _ = sgp4_pairs(elements, ends % n, ends // n, grid.times(), frame="ITRF")
-        i0 = np.searchsorted(ends, a_key)
-        i1 = np.searchsorted(ends, b_key)
+        p_sat = np.empty(2 * sat.size, np.int64)
+        p_time = np.empty(2 * sat.size, np.int64)
+        i0 = np.empty(sat.size, np.int64)
+        i1 = np.empty(sat.size, np.int64)
+        n_pairs = _pair_ends_kernel(sat, j2, len(elements), n2, p_sat, p_time, i0, i1)
+        r, v, _ = sgp4_pairs(elements, p_sat[:n_pairs], p_time[:n_pairs], grid.times(),
+                             frame="ITRF")
+        x = np.empty((sat.size, 12))
+        _gather_ends_kernel(r, v, i0, i1, x)
         if progress is not None:
             progress(n2 + 1)
-        return np.ascontiguousarray(np.concatenate([r[i0], v[i0], r[i1], v[i1]], axis=1))
+        return x
     x = np.empty((sat.size, 12))
     span = max(1, L2_BLOCK_FINE_STEPS)
     block = j2 // span

@@ -244,8 +244,7 @@ def sgp4_pairs(
     if n_pairs == 0:
         return r, v, e.view(np.int8)
     # Time-major: one contiguous run of pairs per instant (callers often pass them so).
-    later = tix[1:] > tix[:-1]
-    in_order = bool(np.all(later | ((tix[1:] == tix[:-1]) & (sat[1:] >= sat[:-1]))))
+    in_order = bool(np.all(tix[1:] >= tix[:-1]))
     order = np.arange(n_pairs) if in_order else np.lexsort((sat, tix))
     s_sorted, t_sorted = (sat, tix) if in_order else (sat[order], tix[order])
     cuts = np.flatnonzero(np.diff(t_sorted)) + 1
