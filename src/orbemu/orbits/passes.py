@@ -65,7 +65,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numba
 import numpy as np
@@ -591,23 +590,26 @@ def _topo_pair_kernel(x, t0, h, node, site, enu, t, el, az, rng):  # pragma: no 
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _pair_value(x, t0, h, q, t, node, site, enu, base, mask, use_mask, max_range,
-                want_f):  # pragma: no cover - compiled
+def _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu, base,
+               mask, use_mask, max_range, sg, t, want_f):  # pragma: no cover - compiled
     """The switching function (``want_f``: degrees, as :meth:`_Visibility.switching`) or the
-    elevation (rad) of bracket ``q`` at ``t`` (s), on its gathered rows (see
-    :func:`_topo_pair_kernel`). NaN where the state is unknown."""
-    p = 1 if t >= t0[q, 1] else 0
-    u = min(max((t - t0[q, p]) / h[q, p], 0.0), 1.0)
+    elevation (rad) of segment ``sg`` at ``t`` (s) on its Hermite table rows (the row holding
+    ``t`` found as in :func:`_topo_kernel`). NaN where the state is unknown."""
+    first, last = seg_first[sg], seg_last[sg]
+    jt = math.floor(t / step_s)
+    jt = min(max(jt, 0), n_intervals - 1)
+    i = min(max(first + jt - j[first], first), last)
+    u = min(max((t - t0[i]) / h[i], 0.0), 1.0)
     u2 = u * u
     u3 = u2 * u
     a0 = 2.0 * u3 - 3.0 * u2 + 1.0
-    b0 = (u3 - 2.0 * u2 + u) * h[q, p]
+    b0 = (u3 - 2.0 * u2 + u) * h[i]
     a1 = 3.0 * u2 - 2.0 * u3
-    b1 = (u3 - u2) * h[q, p]
-    k = node[q]
-    dx = a0 * x[q, p, 0] + b0 * x[q, p, 3] + a1 * x[q, p, 6] + b1 * x[q, p, 9] - site[k, 0]
-    dy = a0 * x[q, p, 1] + b0 * x[q, p, 4] + a1 * x[q, p, 7] + b1 * x[q, p, 10] - site[k, 1]
-    dz = a0 * x[q, p, 2] + b0 * x[q, p, 5] + a1 * x[q, p, 8] + b1 * x[q, p, 11] - site[k, 2]
+    b1 = (u3 - u2) * h[i]
+    k = row_node[i]
+    dx = a0 * x[i, 0] + b0 * x[i, 3] + a1 * x[i, 6] + b1 * x[i, 9] - site[k, 0]
+    dy = a0 * x[i, 1] + b0 * x[i, 4] + a1 * x[i, 7] + b1 * x[i, 10] - site[k, 1]
+    dz = a0 * x[i, 2] + b0 * x[i, 5] + a1 * x[i, 8] + b1 * x[i, 11] - site[k, 2]
     up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
     d = math.sqrt(dx * dx + dy * dy + dz * dz)
     el = math.asin(min(max(up / d, -1.0), 1.0))
@@ -630,17 +632,26 @@ def _pair_value(x, t0, h, q, t, node, site, enu, base, mask, use_mask, max_range
 
 
 @numba.njit(cache=True, nogil=True)
-def _root_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo, hi, tol_s,
+def _root_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu,
+                 base, mask, use_mask, max_range, seg, lo, hi, f_lo, f_hi, tol_s,
                  out):  # pragma: no cover - compiled
     """Zero of the switching function in each bracket ``[lo[q], hi[q]]`` (its sign differs at
     the ends; NaN counts as negative, ≥ 0 as positive), by Brent's method: inverse quadratic
     or secant steps where they shrink the bracket fast enough, bisection otherwise, until the
-    bracket is narrower than ``2·tol_s``. A handful of evaluations instead of bisection's ~17."""
+    bracket is narrower than ``2·tol_s``. A handful of evaluations instead of bisection's ~17.
+    ``f_lo``, ``f_hi``: the function at the ends when known (from the scan), NaN to evaluate."""
     for q in range(lo.size):
         a = lo[q]
         b = hi[q]
-        fa = _pair_value(x, t0, h, q, a, node, site, enu, base, mask, use_mask, max_range, True)
-        fb = _pair_value(x, t0, h, q, b, node, site, enu, base, mask, use_mask, max_range, True)
+        sg = seg[q]
+        fa = f_lo[q]
+        if not fa == fa:
+            fa = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, a, True)
+        fb = f_hi[q]
+        if not fb == fb:
+            fb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, b, True)
         if not fa == fa:
             fa = -1.0
         if not fb == fb:
@@ -685,8 +696,8 @@ def _root_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo,
                 e = d
             a, fa = b, fb
             b += d if abs(d) > tol1 else math.copysign(tol1, xm)
-            fb = _pair_value(x, t0, h, q, b, node, site, enu, base, mask, use_mask, max_range,
-                             True)
+            fb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, b, True)
             if not fb == fb:
                 fb = -1.0
         out[q] = b
@@ -696,17 +707,19 @@ _GOLDEN_C = (3.0 - math.sqrt(5.0)) / 2.0
 
 
 @numba.njit(cache=True, nogil=True)
-def _max_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo, hi, want_f,
-                tol_s, out_t, out_v):  # pragma: no cover - compiled
+def _max_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu,
+                base, mask, use_mask, max_range, seg, lo, hi, want_f, tol_s, out_t,
+                out_v):  # pragma: no cover - compiled
     """Maximum of the switching function (``want_f``) or of the elevation on each bracket, by
     Brent's minimization (golden section with parabolic steps: superlinear on smooth peaks);
     a maximum at an end of the bracket is taken exactly. NaN never wins (all NaN → NaN)."""
     for q in range(lo.size):
+        sg = seg[q]
         a = lo[q]
         b = hi[q]
         xx = a + _GOLDEN_C * (b - a)
-        fx = -_pair_value(x, t0, h, q, xx, node, site, enu, base, mask, use_mask, max_range,
-                          want_f)
+        fx = -_seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site,
+                         enu, base, mask, use_mask, max_range, sg, xx, want_f)
         if not fx == fx:
             fx = math.inf
         w, fw, v, fv = xx, fx, xx, fx
@@ -740,8 +753,8 @@ def _max_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo, 
                 e = (a - xx) if xx >= xm else (b - xx)
                 d = _GOLDEN_C * e
             uu = xx + d if abs(d) >= tol1 else xx + math.copysign(tol1, d)
-            fu = -_pair_value(x, t0, h, q, uu, node, site, enu, base, mask, use_mask, max_range,
-                              want_f)
+            fu = -_seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                             site, enu, base, mask, use_mask, max_range, sg, uu, want_f)
             if not fu == fu:
                 fu = math.inf
             if fu <= fx:
@@ -764,8 +777,8 @@ def _max_kernel(x, t0, h, node, site, enu, base, mask, use_mask, max_range, lo, 
                     v, fv = uu, fu
         best, f_best = xx, -fx
         for end in (lo[q], hi[q]):
-            f_end = _pair_value(x, t0, h, q, end, node, site, enu, base, mask, use_mask,
-                                max_range, want_f)
+            f_end = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                               site, enu, base, mask, use_mask, max_range, sg, end, want_f)
             if f_end == f_end and f_end > f_best:
                 best, f_best = end, f_end
         out_t[q] = best
@@ -1225,27 +1238,23 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
             if use_mask and ground.mask_deg is not None else np.zeros((1, 360)))
     max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
 
-    def gathered(seg: IntArray, lo: FloatArray, hi: FloatArray) -> tuple[Any, ...]:
-        """The kernels' view of brackets ``[lo, hi]`` (see :func:`_topo_pair_kernel`)."""
-        r_lo = table.row_at(seg, lo)
-        r_hi = table.row_at(seg, hi)
-        r_hi = np.where((t0[r_hi] >= hi) & (r_hi > r_lo), r_hi - 1, r_hi)
-        if np.any(r_hi - r_lo > 1):
-            raise AssertionError("pass refinement bracket spans more than two grid intervals")
-        return (np.ascontiguousarray(np.stack([states[r_lo], states[r_hi]], axis=1)),
-                np.ascontiguousarray(np.stack([t0[r_lo], t0[r_hi]], axis=1)),
-                np.ascontiguousarray(np.stack([h[r_lo], h[r_hi]], axis=1)),
-                np.ascontiguousarray(row_node[r_lo]), site, enu, base, mask, use_mask,
-                max_range)
+    table_args = (states, t0, h, table.j, row_node, table.seg_first, table.seg_last,
+                  grid.step_s, grid.n_intervals, site, enu, base, mask, use_mask, max_range)
 
-    def roots(seg: IntArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    def roots(seg: IntArray, lo: FloatArray, hi: FloatArray, f_lo: FloatArray | None = None,
+              f_hi: FloatArray | None = None) -> FloatArray:
+        """Zeros of ``f`` in ``[lo, hi]``; ``f_lo``, ``f_hi``: its values there if known."""
         if not compiled:
             return bisect_roots(f_of(seg, lo, hi), lo, hi)
         lo = np.ascontiguousarray(lo, dtype=np.float64)
         hi = np.ascontiguousarray(hi, dtype=np.float64)
+        unknown = np.full(lo.size, np.nan)
+        f_lo = unknown if f_lo is None else np.ascontiguousarray(f_lo, dtype=np.float64)
+        f_hi = unknown if f_hi is None else np.ascontiguousarray(f_hi, dtype=np.float64)
         out = np.empty(lo.size)
         if lo.size:
-            args = (*gathered(seg, lo, hi), lo, hi, _REFINE_TOLERANCE_S, out)
+            args = (*table_args, np.ascontiguousarray(seg, dtype=np.int64), lo, hi, f_lo, f_hi,
+                    _REFINE_TOLERANCE_S, out)
             _root_kernel(*args)
         return out
 
@@ -1257,7 +1266,8 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
         hi = np.ascontiguousarray(hi, dtype=np.float64)
         t_out, v_out = np.empty(lo.size), np.empty(lo.size)
         if lo.size:
-            args = (*gathered(seg, lo, hi), lo, hi, of_f, _REFINE_TOLERANCE_S, t_out, v_out)
+            args = (*table_args, np.ascontiguousarray(seg, dtype=np.int64), lo, hi, of_f,
+                    _REFINE_TOLERANCE_S, t_out, v_out)
             _max_kernel(*args)
         return t_out, v_out
 
@@ -1301,12 +1311,12 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     bracketed = ~seg_start[run_a]
     i = np.flatnonzero(bracketed)
     lo_i, hi_i = pt_t[run_a[i] - 1], pt_t[run_a[i]]
-    aos[i] = roots(seg_r[i], lo_i, hi_i)
+    aos[i] = roots(seg_r[i], lo_i, hi_i, f[run_a[i] - 1], f[run_a[i]])
     los = pt_t[run_b].copy()
     bracketed_end = ~seg_end[run_b]
     i = np.flatnonzero(bracketed_end)
     lo_i, hi_i = pt_t[run_b[i]], pt_t[run_b[i] + 1]
-    los[i] = roots(seg_r[i], lo_i, hi_i)
+    los[i] = roots(seg_r[i], lo_i, hi_i, f[run_b[i]], f[run_b[i] + 1])
     partial = (~bracketed & (pt_t[run_a] <= 0.0)) | (~bracketed_end
                                                      & (pt_t[run_b] >= grid.duration_s))
 
