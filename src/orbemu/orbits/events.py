@@ -281,19 +281,24 @@ class IntervalTable:
     def build(cls, grid: CoarseGrid, key: IntArray, j: IntArray,
               states: FloatArray) -> IntervalTable:
         """Sort rows by (key, j), drop duplicate (key, j) rows, and find the segments."""
-        order = np.argsort(key * np.int64(grid.n_intervals + 1) + j, kind="stable")
-        key, j = key[order], j[order]
+        rank = key * np.int64(grid.n_intervals + 1) + j
+        in_order = bool(np.all(rank[1:] >= rank[:-1]))  # then the states need no reordering
+        order = np.arange(rank.size) if in_order else np.argsort(rank, kind="stable")
+        if not in_order:
+            key, j = key[order], j[order]
         # Drop duplicate (key, j) rows (two detectors may keep the same interval).
         keep = np.ones(key.size, dtype=bool)
         keep[1:] = (key[1:] != key[:-1]) | (j[1:] != j[:-1])
         if not keep.all():
             order, key, j = order[keep], key[keep], j[keep]
+            in_order = False
         new_seg = np.ones(key.size, dtype=bool)
         new_seg[1:] = (key[1:] != key[:-1]) | (j[1:] != j[:-1] + 1)
         seg_first = np.flatnonzero(new_seg)
         seg_last = np.append(seg_first[1:] - 1, key.size - 1).astype(np.int64)
         row_segment = np.cumsum(new_seg) - 1
-        return cls(grid=grid, key=key, j=j, states=states[order],
+        return cls(grid=grid, key=key, j=j,
+                   states=np.ascontiguousarray(states) if in_order else states[order],
                    seg_first=seg_first.astype(np.int64), seg_last=seg_last,
                    row_segment=row_segment.astype(np.int64))
 

@@ -1053,10 +1053,8 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
     _fine_keep_kernel(x, h, k, site, up, sin_lo, cos_lo, max_range,
                       np.ascontiguousarray(v_max[sat]), np.ascontiguousarray(fine_err[sat]),
                       n_sub, keep)
-    collector.add(sat[keep] * m + k[keep], j2[keep], x[keep, 0:3], x[keep, 3:6], x[keep, 6:9],
-                  x[keep, 9:12])
     report(total)
-    return collector.table(grid)
+    return IntervalTable.build(grid, sat[keep] * m + k[keep], j2[keep], x[keep])
 
 
 @numba.njit(cache=True, nogil=True)
