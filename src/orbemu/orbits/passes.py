@@ -591,10 +591,11 @@ def _topo_pair_kernel(x, t0, h, node, site, enu, t, el, az, rng):  # pragma: no 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu, base,
-               mask, use_mask, max_range, sg, t, want_f):  # pragma: no cover - compiled
-    """The switching function (``want_f``: degrees, as :meth:`_Visibility.switching`) or the
-    elevation (rad) of segment ``sg`` at ``t`` (s) on its Hermite table rows (the row holding
-    ``t`` found as in :func:`_topo_kernel`). NaN where the state is unknown."""
+               mask, use_mask, max_range, sg, t, mode):  # pragma: no cover - compiled
+    """Of segment ``sg`` at ``t`` (s) on its Hermite table rows (the row holding ``t`` found as
+    in :func:`_topo_kernel`): ``mode`` 0 the switching function (degrees, as
+    :meth:`_Visibility.switching`), 1 the elevation (rad), 2 the rate of the elevation's sine
+    (1/s; its zero is the culmination). NaN where the state is unknown."""
     first, last = seg_first[sg], seg_last[sg]
     jt = math.floor(t / step_s)
     jt = min(max(jt, 0), n_intervals - 1)
@@ -611,9 +612,20 @@ def _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, 
     dy = a0 * x[i, 1] + b0 * x[i, 4] + a1 * x[i, 7] + b1 * x[i, 10] - site[k, 1]
     dz = a0 * x[i, 2] + b0 * x[i, 5] + a1 * x[i, 8] + b1 * x[i, 11] - site[k, 2]
     up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
-    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+    d2 = dx * dx + dy * dy + dz * dz
+    d = math.sqrt(d2)
+    if mode == 2:  # d/dt (up / d) = (up'·d² − up·(d·d')) / d³, with the interpolant's velocity
+        da0 = (6.0 * u2 - 6.0 * u) / h[i]
+        db0 = 3.0 * u2 - 4.0 * u + 1.0
+        da1 = -da0
+        db1 = 3.0 * u2 - 2.0 * u
+        vx = da0 * x[i, 0] + db0 * x[i, 3] + da1 * x[i, 6] + db1 * x[i, 9]
+        vy = da0 * x[i, 1] + db0 * x[i, 4] + da1 * x[i, 7] + db1 * x[i, 10]
+        vz = da0 * x[i, 2] + db0 * x[i, 5] + da1 * x[i, 8] + db1 * x[i, 11]
+        v_up = enu[k, 2, 0] * vx + enu[k, 2, 1] * vy + enu[k, 2, 2] * vz
+        return (v_up * d2 - up * (dx * vx + dy * vy + dz * vz)) / (d2 * d)
     el = math.asin(min(max(up / d, -1.0), 1.0))
-    if not want_f:
+    if mode == 1:
         return el
     threshold = base[k]
     if use_mask:
@@ -631,76 +643,181 @@ def _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, 
     return f
 
 
-@numba.njit(cache=True, nogil=True)
-def _root_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu,
-                 base, mask, use_mask, max_range, seg, lo, hi, f_lo, f_hi, tol_s,
-                 out):  # pragma: no cover - compiled
-    """Zero of the switching function in each bracket ``[lo[q], hi[q]]`` (its sign differs at
-    the ends; NaN counts as negative, ≥ 0 as positive), by Brent's method: inverse quadratic
-    or secant steps where they shrink the bracket fast enough, bisection otherwise, until the
-    bracket is narrower than ``2·tol_s``. A handful of evaluations instead of bisection's ~17.
-    ``f_lo``, ``f_hi``: the function at the ends when known (from the scan), NaN to evaluate."""
-    for q in range(lo.size):
-        a = lo[q]
-        b = hi[q]
-        sg = seg[q]
-        fa = f_lo[q]
-        if not fa == fa:
-            fa = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
-                            site, enu, base, mask, use_mask, max_range, sg, a, True)
-        fb = f_hi[q]
-        if not fb == fb:
-            fb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
-                            site, enu, base, mask, use_mask, max_range, sg, b, True)
-        if not fa == fa:
-            fa = -1.0
-        if not fb == fb:
-            fb = -1.0
-        c, fc = a, fa
-        d = b - a
-        e = d
-        for _ in range(200):
-            if (fb > 0.0 and fc > 0.0) or (fb < 0.0 and fc < 0.0):
-                c, fc = a, fa
-                d = b - a
+@numba.njit(cache=True, nogil=True, inline="always")
+def _seg_sine(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu, sg,
+              t):  # pragma: no cover - compiled
+    """Sine of the elevation of segment ``sg`` at ``t`` (s) and its rate (1/s), on the Hermite
+    table as :func:`_seg_value` (no inverse sine: a short dependency chain for Newton steps)."""
+    first, last = seg_first[sg], seg_last[sg]
+    jt = math.floor(t / step_s)
+    jt = min(max(jt, 0), n_intervals - 1)
+    i = min(max(first + jt - j[first], first), last)
+    u = min(max((t - t0[i]) / h[i], 0.0), 1.0)
+    u2 = u * u
+    u3 = u2 * u
+    a0 = 2.0 * u3 - 3.0 * u2 + 1.0
+    b0 = (u3 - 2.0 * u2 + u) * h[i]
+    a1 = 3.0 * u2 - 2.0 * u3
+    b1 = (u3 - u2) * h[i]
+    da0 = (6.0 * u2 - 6.0 * u) / h[i]
+    db0 = 3.0 * u2 - 4.0 * u + 1.0
+    db1 = 3.0 * u2 - 2.0 * u
+    k = row_node[i]
+    dx = a0 * x[i, 0] + b0 * x[i, 3] + a1 * x[i, 6] + b1 * x[i, 9] - site[k, 0]
+    dy = a0 * x[i, 1] + b0 * x[i, 4] + a1 * x[i, 7] + b1 * x[i, 10] - site[k, 1]
+    dz = a0 * x[i, 2] + b0 * x[i, 5] + a1 * x[i, 8] + b1 * x[i, 11] - site[k, 2]
+    vx = da0 * (x[i, 0] - x[i, 6]) + db0 * x[i, 3] + db1 * x[i, 9]
+    vy = da0 * (x[i, 1] - x[i, 7]) + db0 * x[i, 4] + db1 * x[i, 10]
+    vz = da0 * (x[i, 2] - x[i, 8]) + db0 * x[i, 5] + db1 * x[i, 11]
+    up = enu[k, 2, 0] * dx + enu[k, 2, 1] * dy + enu[k, 2, 2] * dz
+    v_up = enu[k, 2, 0] * vx + enu[k, 2, 1] * vy + enu[k, 2, 2] * vz
+    d2 = dx * dx + dy * dy + dz * dz
+    inv_d = 1.0 / math.sqrt(d2)
+    sine = up * inv_d
+    return sine, (v_up - sine * (dx * vx + dy * vy + dz * vz) * inv_d) * inv_d
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _brent_zero(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu, base,
+                mask, use_mask, max_range, sg, a, b, fa, fb, mode,
+                tol_s):  # pragma: no cover - compiled
+    """Zero of :func:`_seg_value` (``mode``) of segment ``sg`` between ``a`` and ``b`` (values
+    ``fa``, ``fb`` of opposite signs; NaN counts as negative, ≥ 0 as positive), by Brent's
+    method: inverse quadratic or secant steps where they shrink the bracket fast enough,
+    bisection otherwise, until the bracket is narrower than ``2·tol_s``."""
+    if not fa == fa:
+        fa = -1.0
+    if not fb == fb:
+        fb = -1.0
+    c, fc = a, fa
+    d = b - a
+    e = d
+    for _ in range(200):
+        if (fb > 0.0 and fc > 0.0) or (fb < 0.0 and fc < 0.0):
+            c, fc = a, fa
+            d = b - a
+            e = d
+        if abs(fc) < abs(fb):
+            a, fa = b, fb
+            b, fb = c, fc
+            c, fc = a, fa
+        tol1 = 4.0e-16 * abs(b) + tol_s
+        xm = 0.5 * (c - b)
+        if abs(xm) <= tol1 or fb == 0.0:
+            break
+        if abs(e) >= tol1 and abs(fa) > abs(fb):
+            s = fb / fa
+            if a == c:  # secant
+                pp = 2.0 * xm * s
+                qq = 1.0 - s
+            else:  # inverse quadratic interpolation
+                qa = fa / fc
+                r = fb / fc
+                pp = s * (2.0 * xm * qa * (qa - r) - (b - a) * (r - 1.0))
+                qq = (qa - 1.0) * (r - 1.0) * (s - 1.0)
+            if pp > 0.0:
+                qq = -qq
+            pp = abs(pp)
+            if 2.0 * pp < min(3.0 * xm * qq - abs(tol1 * qq), abs(e * qq)):
                 e = d
-            if abs(fc) < abs(fb):
-                a, fa = b, fb
-                b, fb = c, fc
-                c, fc = a, fa
-            tol1 = 4.0e-16 * abs(b) + tol_s
-            xm = 0.5 * (c - b)
-            if abs(xm) <= tol1 or fb == 0.0:
-                break
-            if abs(e) >= tol1 and abs(fa) > abs(fb):
-                s = fb / fa
-                if a == c:  # secant
-                    pp = 2.0 * xm * s
-                    qq = 1.0 - s
-                else:  # inverse quadratic interpolation
-                    qa = fa / fc
-                    r = fb / fc
-                    pp = s * (2.0 * xm * qa * (qa - r) - (b - a) * (r - 1.0))
-                    qq = (qa - 1.0) * (r - 1.0) * (s - 1.0)
-                if pp > 0.0:
-                    qq = -qq
-                pp = abs(pp)
-                if 2.0 * pp < min(3.0 * xm * qq - abs(tol1 * qq), abs(e * qq)):
-                    e = d
-                    d = pp / qq
-                else:
-                    d = xm
-                    e = d
+                d = pp / qq
             else:
                 d = xm
                 e = d
-            a, fa = b, fb
-            b += d if abs(d) > tol1 else math.copysign(tol1, xm)
+        else:
+            d = xm
+            e = d
+        a, fa = b, fb
+        b += d if abs(d) > tol1 else math.copysign(tol1, xm)
+        fb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site,
+                        enu, base, mask, use_mask, max_range, sg, b, mode)
+        if not fb == fb:
+            fb = -1.0
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _root_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu,
+                 base, mask, use_mask, max_range, seg, lo, hi, f_lo, f_hi, simple,
+                 sin_threshold, tol_s, out):  # pragma: no cover - compiled
+    """Zero of the switching function in each bracket ``[lo[q], hi[q]]`` of segment ``seg[q]``
+    (its sign differs at the ends) by :func:`_brent_zero`: a handful of evaluations instead of
+    bisection's ~17. ``f_lo``, ``f_hi``: the function at the ends when known (from the scan),
+    NaN to evaluate. Nodes with ``simple[k]`` (threshold ``base[k]`` everywhere, no range
+    limit; ``sin_threshold[k]`` its sine) take Newton steps instead when both are known."""
+    for q in range(lo.size):
+        sg = seg[q]
+        k = row_node[seg_first[sg]]
+        if simple[k] and math.isfinite(f_lo[q]) and math.isfinite(f_hi[q]):
+            # A plain threshold: safeguarded Newton on the elevation's sine minus the
+            # threshold's, from the scan's linear estimate (3–4 short evaluations).
+            a, b = lo[q], hi[q]
+            rising = f_lo[q] < 0.0
+            t = a + f_lo[q] / (f_lo[q] - f_hi[q]) * (b - a)
+            for _ in range(100):
+                sine, rate = _seg_sine(x, t0, h, j, row_node, seg_first, seg_last, step_s,
+                                       n_intervals, site, enu, sg, t)
+                g = sine - sin_threshold[k]
+                if not g == g or g == 0.0:
+                    break  # on the root, or an unknown state: leave the estimate
+                if (g >= 0.0) == rising:
+                    b = t
+                else:
+                    a = t
+                nxt = t - g / rate if rate != 0.0 else 0.5 * (a + b)
+                if not (a <= nxt <= b):  # t is an end of [a, b]: a step may land on it
+                    nxt = 0.5 * (a + b)
+                done = abs(nxt - t) <= tol_s or b - a <= tol_s
+                t = nxt
+                if done:
+                    break
+            out[q] = t
+            continue
+        fa = f_lo[q]
+        if not fa == fa:
+            fa = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, lo[q], 0)
+        fb = f_hi[q]
+        if not fb == fb:
             fb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
-                            site, enu, base, mask, use_mask, max_range, sg, b, True)
-            if not fb == fb:
-                fb = -1.0
-        out[q] = b
+                            site, enu, base, mask, use_mask, max_range, sg, hi[q], 0)
+        out[q] = _brent_zero(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                             site, enu, base, mask, use_mask, max_range, sg, lo[q], hi[q], fa,
+                             fb, 0, tol_s)
+
+
+@numba.njit(cache=True, nogil=True)
+def _tca_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site, enu,
+                base, mask, use_mask, max_range, seg, lo, hi, tol_s, out_t,
+                out_v):  # pragma: no cover - compiled
+    """Culmination on each bracket: the zero of the elevation's rate (the sine's derivative,
+    smooth even at the zenith where the elevation itself has a corner) by
+    :func:`_brent_zero` when it rises at ``lo`` and falls at ``hi``; otherwise the higher end.
+    ``out_v``: the elevation there (rad; NaN if unknown)."""
+    for q in range(lo.size):
+        sg = seg[q]
+        a, b = lo[q], hi[q]
+        ga = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site,
+                        enu, base, mask, use_mask, max_range, sg, a, 2)
+        gb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site,
+                        enu, base, mask, use_mask, max_range, sg, b, 2)
+        if ga > 0.0 and gb < 0.0:
+            t = _brent_zero(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, a, b, ga, gb, 2,
+                            tol_s)
+            out_t[q] = t
+            out_v[q] = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s,
+                                  n_intervals, site, enu, base, mask, use_mask, max_range, sg,
+                                  t, 1)
+        else:  # monotonic (or unknown) on the bracket: the higher end
+            ea = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, a, 1)
+            eb = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
+                            site, enu, base, mask, use_mask, max_range, sg, b, 1)
+            if eb > ea or (eb == eb and not ea == ea):
+                out_t[q], out_v[q] = b, eb
+            else:
+                out_t[q], out_v[q] = a, ea
 
 
 _GOLDEN_C = (3.0 - math.sqrt(5.0)) / 2.0
@@ -713,13 +830,14 @@ def _max_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
     """Maximum of the switching function (``want_f``) or of the elevation on each bracket, by
     Brent's minimization (golden section with parabolic steps: superlinear on smooth peaks);
     a maximum at an end of the bracket is taken exactly. NaN never wins (all NaN → NaN)."""
+    mode = 0 if want_f else 1
     for q in range(lo.size):
         sg = seg[q]
         a = lo[q]
         b = hi[q]
         xx = a + _GOLDEN_C * (b - a)
         fx = -_seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals, site,
-                         enu, base, mask, use_mask, max_range, sg, xx, want_f)
+                         enu, base, mask, use_mask, max_range, sg, xx, mode)
         if not fx == fx:
             fx = math.inf
         w, fw, v, fv = xx, fx, xx, fx
@@ -754,7 +872,7 @@ def _max_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
                 d = _GOLDEN_C * e
             uu = xx + d if abs(d) >= tol1 else xx + math.copysign(tol1, d)
             fu = -_seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
-                             site, enu, base, mask, use_mask, max_range, sg, uu, want_f)
+                             site, enu, base, mask, use_mask, max_range, sg, uu, mode)
             if not fu == fu:
                 fu = math.inf
             if fu <= fx:
@@ -778,7 +896,7 @@ def _max_kernel(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
         best, f_best = xx, -fx
         for end in (lo[q], hi[q]):
             f_end = _seg_value(x, t0, h, j, row_node, seg_first, seg_last, step_s, n_intervals,
-                               site, enu, base, mask, use_mask, max_range, sg, end, want_f)
+                               site, enu, base, mask, use_mask, max_range, sg, end, mode)
             if f_end == f_end and f_end > f_best:
                 best, f_best = end, f_end
         out_t[q] = best
@@ -1236,6 +1354,9 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
             if use_mask and ground.mask_deg is not None else np.zeros((1, 360)))
     max_range = np.ascontiguousarray(ground.max_range_m, dtype=np.float64)
 
+    # Plain thresholds (no effective mask, no range limit): Newton steps on the sine.
+    simple = np.ascontiguousarray(~vis.structured & ~np.isfinite(max_range))
+    sin_threshold = np.sin(base * DEG)
     table_args = (states, t0, h, table.j, row_node, table.seg_first, table.seg_last,
                   grid.step_s, grid.n_intervals, site, enu, base, mask, use_mask, max_range)
 
@@ -1252,7 +1373,7 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
         out = np.empty(lo.size)
         if lo.size:
             args = (*table_args, np.ascontiguousarray(seg, dtype=np.int64), lo, hi, f_lo, f_hi,
-                    _REFINE_TOLERANCE_S, out)
+                    simple, sin_threshold, _REFINE_TOLERANCE_S, out)
             _root_kernel(*args)
         return out
 
@@ -1267,6 +1388,20 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
             args = (*table_args, np.ascontiguousarray(seg, dtype=np.int64), lo, hi, of_f,
                     _REFINE_TOLERANCE_S, t_out, v_out)
             _max_kernel(*args)
+        return t_out, v_out
+
+    def culminations(seg: IntArray, lo: FloatArray,
+                     hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """TCA and maximum elevation (rad) on ``[lo, hi]``."""
+        if not compiled:
+            return golden_maximum(el_of(seg, lo, hi), lo, hi)
+        lo = np.ascontiguousarray(lo, dtype=np.float64)
+        hi = np.ascontiguousarray(hi, dtype=np.float64)
+        t_out, v_out = np.empty(lo.size), np.empty(lo.size)
+        if lo.size:
+            args = (*table_args, np.ascontiguousarray(seg, dtype=np.int64), lo, hi,
+                    _REFINE_TOLERANCE_S, t_out, v_out)
+            _tca_kernel(*args)
         return t_out, v_out
 
     # Scan points: the grid points of each kept interval (plus the end of each segment), and
@@ -1354,7 +1489,7 @@ def _refine(table: IntervalTable, ground: GroundNodes, vis: _Visibility, grid: C
     partial = np.concatenate([partial, np.zeros(short_seg.size, bool)])
     lo_t = np.concatenate([lo_t, s_aos])
     hi_t = np.concatenate([hi_t, s_los])
-    tca, max_el = maxima(seg, lo_t, hi_t, False)
+    tca, max_el = culminations(seg, lo_t, hi_t)
     return table.key[table.seg_first[seg]], aos, tca, los, max_el, partial
 
 
