@@ -44,12 +44,13 @@ which cubic Hermite interpolation of SGP4 states is good to ≲ 7 m in LEO.
 3. **Refinement.** The switching function ``f = elevation − threshold(azimuth)`` (or its minimum
    with the range margin) is evaluated at the grid points of the kept intervals — and every
    ≤ 20 s for nodes with an azimuth mask, whose corners can make ``f`` multimodal; without a
-   mask ``f`` is unimodal over a pass. Sign changes are refined by Brent's method (inverse
-   quadratic / secant steps safeguarded by bisection, to 10 µs); local maxima of ``f`` below
-   zero are searched by Brent's minimization (golden section with parabolic steps) for passes
-   shorter than the spacing; TCA is the same search on the elevation around the highest point
-   of each pass. All in compiled kernels (:func:`_root_kernel`, :func:`_max_kernel`), a few
-   evaluations each; the numpy bisection and golden section (1 ms) are kept as the reference.
+   mask ``f`` is unimodal over a pass. Sign changes are refined by safeguarded Newton steps on
+   the elevation's sine (analytic rate of the interpolant; plain thresholds) or Brent's method
+   (masks, range limits), to 10 µs; local maxima of ``f`` below zero are searched by Brent's
+   minimization for passes shorter than the spacing; TCA is the zero of the elevation's rate
+   (Brent) around the highest point of each pass. All in compiled kernels
+   (:func:`_root_kernel`, :func:`_max_kernel`, :func:`_tca_kernel`), a few evaluations each;
+   the numpy bisection and golden section (1 ms) are kept as the reference.
 
 Memory: one time chunk of screening states, one block of exact states, and the kept intervals
 (proportional to the passes found) — never ``(n, m, n_times)`` arrays. Cost: screening is
