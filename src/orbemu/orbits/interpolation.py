@@ -38,6 +38,7 @@ Interpolation happens in TEME (inertial, smooth); ITRF output is rotated afterwa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -144,6 +145,7 @@ STENCIL_HALF_WIDTH = 2
 PAD_KNOTS = 1
 
 
+@functools.lru_cache(maxsize=256)
 def _fd_weights(z: float, n_points: int, max_derivative: int) -> FloatArray:
     """Fornberg's weights ``c[d, m]``: the ``d``-th derivative at ``z`` of the polynomial
     through samples at ``0, 1, …, n_points − 1`` is ``Σ_m c[d, m] f(m)`` (unit spacing)."""
@@ -165,6 +167,7 @@ def _fd_weights(z: float, n_points: int, max_derivative: int) -> FloatArray:
                 c[d, j] = (c4 * c[d, j] - d * c[d - 1, j]) / c3
             c[0, j] = c4 * c[0, j] / c3
         c1 = c2
+    c.setflags(write=False)  # cached: shared between calls
     return c
 
 
