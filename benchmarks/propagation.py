@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         other = InterpolatedPropagator(order=8 - int(np.bincount(orders).argmax()))
         direct_s, interp_s, other_s = best_of(
             args.repeat, lambda d=dense: sgp4.propagate(es, d),
-            lambda d=dense: interp.propagate(es, d), lambda d=dense: other.propagate(es, d))
+            lambda d=dense: interp.propagate(es, d),
+            lambda d=dense, o=other: o.propagate(es, d))
         direct_stream_s, interp_stream_s = best_of(
             args.repeat, lambda d=dense: _stream(sgp4.iter_chunks(es, d)),
             lambda d=dense: _stream(interp.iter_chunks(es, d)))
@@ -141,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     dense = Time(t0 + 12_345_678 + np.arange(long_t, dtype=np.int64) * 100 * 10**6)
     orders, _ = interp.plan(es, dense)
     kinds, counts = np.unique(orders, return_counts=True)
-    print(f"dense  100 ms × {long_t}: orders {dict(zip(kinds.tolist(), counts.tolist()))}")
+    print(f"dense  100 ms × {long_t}: orders "
+          f"{dict(zip(kinds.tolist(), counts.tolist(), strict=True))}")
     best = [float("inf"), float("inf")]
     worst_m = worst_v = 0.0
     for _ in range(min(2, args.repeat)):  # the direct run alone takes ~45 s: best of 2

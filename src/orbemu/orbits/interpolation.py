@@ -1,37 +1,48 @@
-"""Dense ephemerides by cubic Hermite interpolation between SGP4 samples.
+"""Dense ephemerides by Hermite interpolation (cubic or quintic) between SGP4 samples.
 
-SGP4 costs a few hundred ns per satellite-state; a cubic Hermite polynomial through the samples at
-two neighbouring knots and their derivatives costs a few ns and, for a smooth orbit, its error is
-bounded by Hermite's remainder for an interval of length ``h``::
+SGP4 costs a few hundred ns per satellite-state; a Hermite polynomial through the samples at two
+neighbouring knots and their derivatives costs a few ns. Two orders, one mechanism:
 
-    |r(t) − p(t)| ≤ h⁴ / 384 · max |r⁗|,   with |r⁗| ≈ μ² (1 + e) / r_p⁵ on a Kepler orbit
-
-(``r_p`` the perigee radius: the fourth derivative is largest there). For a circular 550 km orbit
-that is 0.3 m at h = 60 s.
+- **cubic** (``order=3``): value and first derivative at each knot, derivatives from 5-knot
+  differences. Error ≈ Hermite's remainder ``h⁴/384 · max|r⁗|`` with ``|r⁗| ≈ ω_p⁴ r_p`` at
+  perigee: 0.3 m for a circular 550 km orbit at h = 60 s.
+- **quintic** (``order=5``): value, first and second derivative at each knot, derivatives from
+  8-knot polynomial fits. Its own remainder (``h⁶/46080 · max|r⁽⁶⁾|``, 0.003 m at 180 s LEO) is
+  smaller than the fits' error, which sets the pace: ≈ 0.01 · (ω_p h)⁸ · r_p on circular orbits
+  (:func:`hermite_error_bound_m`), 0.16 m at 180 s for 550 km. So the same ≤ 1 m budget allows
+  3× longer knot steps (LEO 180 s, GPS 1200 s, GEO 1800 s) for ~30 % more work per state and
+  at least 8 knots per table.
 
 Knot derivatives. SGP4's velocity is *not* the derivative of its position (the short-period and
-drag terms are differentiated only approximately; measured up to 0.25 m/s on Starlink and 0.85 m/s
-on the space stations), and a Hermite fit to it errs by up to 1.7 m at 60 s steps on Starlink and
-7 m at 600 s on GEO (SDP4's lunar-solar terms). So both the position and the velocity are
-interpolated as Hermite cubics of their own knot samples, with knot derivatives from fourth-order
-finite differences over five knots (:func:`knot_derivatives`, error ≈ h⁴/30 · |f⁽⁵⁾|, ≈ 20 % on
-top of the bound above at LEO): positions then follow SGP4's positions and velocities SGP4's
-velocities.
+drag terms are differentiated only approximately; measured up to 0.25 m/s on Starlink and
+0.85 m/s on the space stations), and a Hermite fit to it errs by up to 1.7 m at 60 s steps on
+Starlink (cubic), 6.7 m at 180 s (quintic with J2 gravity as the second derivative), 7 m at
+600 s on GEO (SDP4's lunar-solar terms). So both the position and the velocity are interpolated
+as Hermite polynomials of their own knot samples, with knot derivatives from polynomial fits
+through neighbouring knots (:func:`knot_derivatives`): positions then follow SGP4's positions
+and velocities SGP4's velocities.
 
-- :class:`HermiteEphemeris`: ≥ 5 evenly spaced knots → :meth:`~HermiteEphemeris.evaluate` at any
-  instants inside their span. Outside it: NaN and status 20. A sample gets the first non-zero
-  status among the knots its interval's derivatives use (an SGP4 failure spoils the samples
-  within :data:`STENCIL_HALF_WIDTH` knot steps of it).
+- :class:`HermiteEphemeris`: ≥ 5 (cubic) or ≥ 8 (quintic) evenly spaced knots →
+  :meth:`~HermiteEphemeris.evaluate` at any instants inside their span. Outside it: NaN and
+  status 20. A sample gets the first non-zero status among the knots its interval's derivatives
+  use (an SGP4 failure spoils the samples whose derivative stencils reach it).
 - :class:`InterpolatedPropagator`: a :class:`~orbemu.orbits.propagation.Propagator` that runs a
-  base propagator (SGP4 by default) on knots covering the requested instants and interpolates. By
-  default each satellite gets the largest knot step from :data:`KNOT_STEPS_S` whose bound is
-  within half of ``max_error_m`` (LEO: 60 s, GPS: 300 s, GEO: 600 s; eccentric orbits by their
-  perigee); satellites are grouped by step so a mixed catalog costs no more than its parts.
+  base propagator (SGP4 by default) on knots covering the requested instants and interpolates.
+  By default each satellite gets, per order, the largest knot step from :data:`KNOT_STEPS_S`
+  whose error estimate is within half of ``max_error_m``, and the order whose knots plus
+  interpolated states cost less for the requested window (:meth:`InterpolatedPropagator.plan`):
+  quintic for windows long against the knot step at moderate density (1,000 s at 1 s), cubic
+  for short windows (a quintic table needs ≥ 8 knots) and very dense long ones (where the
+  per-state cost dominates). Satellites are grouped by (order, step).
 
-Measured maximum errors against direct SGP4 over 6 h at 7 s sampling, automatic steps
-(``tests/orbits/test_interpolation.py`` and ``python -m benchmarks.propagation``): Starlink
-(10,395 satellites, 2026-05-30) 0.46 m, OneWeb 0.35 m, Iridium 0.33 m, stations 0.42 m, GPS
-0.30 m, Galileo 0.15 m, GEO (574) 0.44 m; velocities within 0.6 mm/s.
+Measured maximum errors against direct SGP4 over 6 h at 7 s sampling, automatic steps, cubic /
+quintic (``tests/orbits/test_interpolation.py``, ``python -m benchmarks.propagation``):
+Starlink (10,395 satellites, 2026-05-30) 0.46 / 0.17 m, OneWeb 0.35 / 0.10 m, Iridium 0.33 /
+0.10 m, stations 0.42 / 0.37 m, GPS 0.30 / 0.29 m, Galileo 0.15 / 0.11 m, GEO (574) 0.44 /
+0.31 m; velocities within 0.6 / 1.1 mm/s. Molniya, GTO and a decaying 200 km perigee over 24 h:
+≤ 0.47 / 0.24 m. Where SGP4 itself is discontinuous no interpolation follows it: one GEO
+(VIASAT-3 F2, inclination 0.04°) jumps by 14.5 m between two seconds once in 24 h, and
+interpolation across the jump errs by 14 m (both orders).
 
 Interpolation happens in TEME (inertial, smooth); ITRF output is rotated afterwards.
 """
@@ -94,7 +105,10 @@ def hermite_error_bound_m(step_s: npt.ArrayLike, perigee_radius_m: npt.ArrayLike
                           eccentricity: npt.ArrayLike, order: int = 3) -> FloatArray:
     """Interpolation error of a knot step ``h`` on an orbit with perigee radius ``r_p``, metres.
 
-    ``order`` 3: the Kepler-orbit bound ``h⁴/384 · μ²(1+e)/r_p⁵`` on cubic Hermite error.
+    ``order`` 3: ``h⁴/384 · ω_p⁴ r_p (1+e) = h⁴/384 · μ²(1+e)³/r_p⁵``, Hermite's cubic
+    remainder with ``|r⁗| ≈ ω_p⁴ r_p (1+e)`` (exact for a circular Kepler orbit; the ``(1+e)``
+    factors cover eccentric ones: measured 0.97 m on Molniya at 60 s, where ``(1+e)`` alone
+    predicted 0.41 m and ``(1+e)³`` predicts 1.2 m).
     ``order`` 5: the model ``C5 · (1 + 40 e) · (ω_p h)⁸ · r_p`` with ``ω_p = √(μ(1+e)/r_p³)``
     (the angular rate at perigee) and ``C5`` = :data:`QUINTIC_ERROR_COEFF`. The eighth power is
     that of the 8-knot derivative fits, which dominate the quintic's own ``h⁶`` remainder at
@@ -107,7 +121,7 @@ def hermite_error_bound_m(step_s: npt.ArrayLike, perigee_radius_m: npt.ArrayLike
     e = np.asarray(eccentricity, dtype=np.float64)
     h = np.asarray(step_s, dtype=np.float64)
     if order == 3:
-        return h**4 / 384.0 * WGS72_MU_M3_S2**2 * (1.0 + e) / r_p**5
+        return h**4 / 384.0 * WGS72_MU_M3_S2**2 * (1.0 + e) ** 3 / r_p**5
     if order == 5:
         w_p = np.sqrt(WGS72_MU_M3_S2 * (1.0 + e) / r_p**3)
         return QUINTIC_ERROR_COEFF * (1.0 + 40.0 * e) * (w_p * h) ** 8 * r_p
@@ -171,30 +185,63 @@ def _fd_weights(z: float, n_points: int, max_derivative: int) -> FloatArray:
     return c
 
 
+def _stencil_weights(n_knots: int, step_s: float, derivative: int, stencil: int
+                     ) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Per knot: the first knot of its stencil and the ``stencil`` weights (1/s^derivative)."""
+    if n_knots < stencil:
+        raise UsageError(f"knot derivatives need at least {stencil} knots, got {n_knots}")
+    lead = (stencil - 1) // 2
+    start = np.clip(np.arange(n_knots) - lead, 0, n_knots - stencil).astype(np.int64)
+    offsets = np.arange(n_knots) - start
+    table = np.array([_fd_weights(float(z), stencil, derivative)[derivative]
+                      for z in range(stencil)])
+    return start, table[offsets] / step_s**derivative
+
+
+@numba.njit(cache=True, nogil=True)
+def _stencil_kernel(samples, start, weights, out):  # pragma: no cover - compiled
+    """``out[i, k, c] = Σ_q weights[k, q] · samples[i, start[k] + q, c]`` (one pass over the
+    samples; checked against :func:`_knot_derivatives_reference`)."""
+    n, n_knots, m = samples.shape
+    width = weights.shape[1]
+    for i in range(n):
+        for k in range(n_knots):
+            s0 = start[k]
+            for c in range(m):
+                acc = 0.0
+                for q in range(width):
+                    acc += weights[k, q] * samples[i, s0 + q, c]
+                out[i, k, c] = acc
+
+
 def knot_derivatives(samples: FloatArray, step_s: float, *, derivative: int = 1,
-                     stencil: int = 5) -> FloatArray:
-    """The ``derivative``-th time derivative of ``(n_sats, n_knots, 3)`` samples on a uniform
+                     stencil: int = 5, out: FloatArray | None = None) -> FloatArray:
+    """The ``derivative``-th time derivative of ``(n_sats, n_knots, ...)`` samples on a uniform
     grid, from the polynomial through ``stencil`` neighbouring knots.
 
     Each knot ``i`` uses knots ``i − (stencil − 1)//2 …`` (centred, or one knot further ahead
     for an even stencil), shifted inwards at the two ends. Error ≈ ``C · h^(stencil − d) ·
     max|f^(stencil)|`` (5 points, first derivative: ``h⁴/30`` inside, about 6× that at the
-    ends). NaN spreads to the knots whose stencil touches a NaN sample.
+    ends). NaN spreads to the knots whose stencil touches a NaN sample. ``out``: an array
+    (or strided view) of the samples' shape ``(n_sats, n_knots, m)`` to write into.
     """
-    n = samples.shape[1]
-    if n < stencil:
-        raise UsageError(f"knot derivatives need at least {stencil} knots, got {n}")
-    lead = (stencil - 1) // 2
-    out = np.empty_like(samples)
-    w = _fd_weights(float(lead), stencil, derivative)[derivative]
-    width = n - stencil + 1  # knots with an unshifted stencil: lead … lead + width − 1
-    out[:, lead:lead + width] = sum(w[m] * samples[:, m:m + width] for m in range(stencil)
-                                    if w[m] != 0.0)
-    for i in [*range(lead), *range(lead + width, n)]:
-        s = min(max(i - lead, 0), n - stencil)
-        w = _fd_weights(float(i - s), stencil, derivative)[derivative]
-        out[:, i] = sum(w[m] * samples[:, s + m] for m in range(stencil))
-    out /= step_s ** derivative
+    start, weights = _stencil_weights(samples.shape[1], step_s, derivative, stencil)
+    if out is not None:
+        _stencil_kernel(np.asarray(samples, dtype=np.float64), start, weights, out)
+        return out
+    flat = np.ascontiguousarray(samples, dtype=np.float64).reshape(*samples.shape[:2], -1)
+    result = np.empty_like(flat)
+    _stencil_kernel(flat, start, weights, result)
+    return result.reshape(samples.shape)
+
+
+def _knot_derivatives_reference(samples: FloatArray, step_s: float, *, derivative: int = 1,
+                                stencil: int = 5) -> FloatArray:
+    """:func:`knot_derivatives` in plain numpy (a weighted sum of shifted slices)."""
+    start, weights = _stencil_weights(samples.shape[1], step_s, derivative, stencil)
+    out = np.zeros_like(samples)
+    for q in range(stencil):
+        out += weights[:, q].reshape(1, -1, *([1] * (samples.ndim - 2))) * samples[:, start + q]
     return out
 
 
@@ -447,8 +494,8 @@ class HermiteEphemeris:
         for base, samples in ((0, eph.position_m), (nd, eph.velocity_m_s)):
             table[:, :, base] = samples
             for d in range(1, nd):
-                table[:, :, base + d] = knot_derivatives(samples, h, derivative=d,
-                                                         stencil=stencil)
+                knot_derivatives(samples, h, derivative=d, stencil=stencil,
+                                 out=table[:, :, base + d])
         return cls(t0=eph.times[0], step_ns=step_ns, table=table,
                    status=_stencil_status(eph.status, stencil), frame=eph.frame,
                    norad_ids=eph.norad_ids, names=eph.names)
