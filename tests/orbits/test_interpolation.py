@@ -343,9 +343,9 @@ def _max_error_vs_sgp4(es: ElementSet, hours: float, order: int | None = None,
 ])
 def test_within_a_metre_of_sgp4_on_real_catalogs(shared_data, tle, every, max_error_m,
                                                  order) -> None:
-    """Measured maxima (all satellites, 6 h at 7 s), cubic / quintic: Starlink 0.46 / 0.17 m,
-    stations 0.42 / 0.37 m, GPS 0.30 / 0.29 m, GEO 0.44 / 0.31 m; velocities within 0.6 /
-    1.1 mm/s. Asserted on subsamples over 3 h."""
+    """Measured maxima (all satellites, 6 h at 7 s), cubic / quintic: Starlink 0.45 / 0.17 m,
+    stations 0.42 / 0.12 m, GPS 0.30 / 0.22 m, GEO 0.44 / 0.45 m; velocities within 0.6 /
+    0.4 mm/s. Asserted on subsamples over 3 h."""
     es = _load_tle(shared_data / "tle" / tle)
     es = es.select(slice(0, len(es), every))
     dr, dv = _max_error_vs_sgp4(es, hours=3.0, order=order)

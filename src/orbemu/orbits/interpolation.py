@@ -37,9 +37,9 @@ and velocities SGP4's velocities.
 
 Measured maximum errors against direct SGP4 over 6 h at 7 s sampling, automatic steps, cubic /
 quintic (``tests/orbits/test_interpolation.py``, ``python -m benchmarks.propagation``):
-Starlink (10,395 satellites, 2026-05-30) 0.46 / 0.17 m, OneWeb 0.35 / 0.10 m, Iridium 0.33 /
-0.10 m, stations 0.42 / 0.37 m, GPS 0.30 / 0.29 m, Galileo 0.15 / 0.11 m, GEO (574) 0.44 /
-0.31 m; velocities within 0.6 / 1.1 mm/s. Molniya, GTO and a decaying 200 km perigee over 24 h:
+Starlink (10,395 satellites, 2026-05-30) 0.45 / 0.17 m, OneWeb 0.35 / 0.13 m, Iridium 0.33 /
+0.10 m, stations 0.42 / 0.12 m, GPS 0.30 / 0.22 m, Galileo 0.15 / 0.03 m, GEO (574) 0.44 /
+0.45 m; velocities within 0.6 / 0.4 mm/s. Molniya, GTO and a decaying 200 km perigee over 24 h:
 ≤ 0.47 / 0.24 m. Where SGP4 itself is discontinuous no interpolation follows it: one GEO
 (VIASAT-3 F2, inclination 0.04°) jumps by 14.5 m between two seconds once in 24 h, and
 interpolation across the jump errs by 14 m (both orders).
@@ -650,7 +650,7 @@ class InterpolatedPropagator:
     order: int | None = None
     frame: str = "TEME"
     accuracy: str = ("Hermite (cubic or quintic) between SGP4 samples: ≤ 1 m from direct SGP4 "
-                     "with the automatic knot steps (measured ≤ 0.46 m cubic, ≤ 0.37 m quintic "
+                     "with the automatic knot steps (measured ≤ 0.45 m cubic, ≤ 0.45 m quintic "
                      "on 11,800 real satellites, except across SGP4's own discontinuities)")
 
     def __post_init__(self) -> None:
