@@ -305,7 +305,10 @@ def _hermite_kernel(rows, cols, table, kst, run_start, run_k, w, out_r, out_v,
 
     The two knots' 24 numbers are loaded once per run and kept in registers: the loop over the
     run's instants is then 24 multiply-adds and 6 stores per state (about twice as fast as
-    indexing the table per instant; the output stores set the pace).
+    indexing the table per instant). Measured ≈ 4 ns per state into reused buffers (quintic
+    ≈ 5.3 ns), of which the stores alone take ≈ 1.5 ns: the arithmetic, not memory, sets the
+    pace (LLVM does not vectorize across instants here; component-major and flattened
+    variants measured no faster).
     """
     nan = np.nan
     n_sats, n_runs = table.shape[0], run_k.shape[0]
