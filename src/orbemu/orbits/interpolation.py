@@ -702,7 +702,7 @@ class InterpolatedPropagator:
                 ) -> list[tuple[npt.NDArray[np.int64], ElementSet, _GroupTables | None]]:
         """(rows, sub-set, tables or None for "propagate directly") per (order, knot step)."""
         order, steps = self.plan(elements, times)
-        out = []
+        out: list[tuple[npt.NDArray[np.int64], ElementSet, _GroupTables | None]] = []
         direct = np.flatnonzero(steps == 0).astype(np.int64)
         if direct.size:
             out.append((direct, elements.select(direct), None))
