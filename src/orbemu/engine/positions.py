@@ -80,7 +80,8 @@ class StateStream:
             if self._it is None or k != self._hi:
                 self._restart(k)
             assert self._it is not None
-            if self._r is not None and self._hi > self._lo and k == self._hi:
+            if (self._r is not None and self._v is not None and self._hi > self._lo
+                    and k == self._hi):
                 j = self._hi - 1 - self._lo
                 self._edge = (self._hi - 1, self._r[:, j, :].copy(), self._v[:, j, :].copy())
             sl, r, v = next(self._it)
