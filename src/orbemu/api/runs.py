@@ -374,8 +374,8 @@ class LiveRun:
             isl_off=isl_off, gsl=gsl,
             paths=paths, net_time_ns=net_time, fleet=_fleet_summary(emu),
             events_by_kind=emu.recorder.events_by_kind)
-        # the engine's own states (no SGP4 of its own: it would hold the GIL ~5 ms for
-        # 10,000 satellites), float32 on the wire
+        # the engine's own states (an SGP4 call of its own held the GIL ~5 ms for 10,000
+        # satellites), float32 on the wire
         return self.publisher.publish(header, emu.positions_m(t).astype(np.float32))
 
     # status and commands (any thread)
