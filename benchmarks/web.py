@@ -98,20 +98,37 @@ class _Speed:
     reads positions), an unserved one does it in step 0."""
 
     def __init__(self) -> None:
-        self.first: tuple[int, float] | None = None
-        self.last: tuple[int, float] | None = None
+        self.first: tuple[int, float, int] | None = None
+        self.last: tuple[int, float, int] | None = None
 
     def __call__(self, step: int, time_ns: int) -> None:
+        """From the engine's thread after each step."""
         now = time.perf_counter()
-        if step >= 1 and self.first is None:
-            self.first = (time_ns, now)
         if step >= 1 and (self.last is None or time_ns > self.last[0]):
-            self.last = (time_ns, now)
+            self.last = (time_ns, now, _waits("/proc/thread-self/status"))
+            if self.first is None:
+                self.first = self.last
+
+    @property
+    def waits(self) -> int:
+        """The engine thread's waits (voluntary context switches: for the GIL, mostly)."""
+        assert self.first is not None and self.last is not None
+        return self.last[2] - self.first[2]
 
     @property
     def speed(self) -> float:
         assert self.first is not None and self.last is not None
         return (self.last[0] - self.first[0]) / 1e9 / (self.last[1] - self.first[1])
+
+
+def _waits(status_path: str) -> int:
+    """Voluntary context switches of a thread (each a wait: for the GIL, mostly, in a run)."""
+    try:
+        with open(status_path) as f:
+            return next(int(line.split(":")[1]) for line in f
+                        if line.startswith("voluntary_ctxt_switches"))
+    except (OSError, StopIteration):
+        return -1
 
 
 def _scenario(until: str) -> Any:
@@ -120,7 +137,7 @@ def _scenario(until: str) -> Any:
     return with_overrides(load_scenario("default"), duration=until, clock="max")
 
 
-def _alone(until: str, tmp: Path, k: int) -> tuple[float, float, float]:
+def _alone(until: str, tmp: Path, k: int) -> tuple[_Speed, float, float]:
     from orbemu.scenario import resolve_scenario
     from orbemu.scenario.build import build_emulation, run_sink
 
@@ -132,11 +149,11 @@ def _alone(until: str, tmp: Path, k: int) -> tuple[float, float, float]:
     c0 = time.thread_time()
     emu.run(progress=lambda st: speed(st.step, st.time_ns))
     cpu = time.thread_time() - c0
-    return speed.speed, time.perf_counter() - t0, cpu
+    return speed, time.perf_counter() - t0, cpu
 
 
 def _served(until: str, tmp: Path, k: int, clients: int, rate: float
-            ) -> tuple[float, float, float, list[dict[str, Any]]]:
+            ) -> tuple[_Speed, float, float, list[dict[str, Any]]]:
     from orbemu.api import BackgroundServer, LiveRun, RunManager, ServerConfig, create_app
 
     sc = _scenario(until)
@@ -179,7 +196,7 @@ def _served(until: str, tmp: Path, k: int, clients: int, rate: float
     server.stop()
     for r in results:
         r.update(other)
-    return speed.speed, wall, run.engine_cpu_s, results
+    return speed, wall, run.engine_cpu_s, results
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,18 +220,22 @@ def main(argv: list[str] | None = None) -> None:
             # teardown) or last
             for way in np.roll(np.arange(3), -k):
                 if way == 0:
-                    s, w, c = _alone(args.until, tmp, k)
+                    sp, w, c = _alone(args.until, tmp, k)
+                    s = sp.speed
                     alone.append(s)
                     cpu_alone.append(c)
                     print(f"  engine alone          {s:8.0f}x  ({w:.1f} s; engine thread "
-                          f"{c:.1f} s CPU)")
+                          f"{c:.1f} s CPU, {sp.waits} waits)")
                 elif way == 1:
-                    s, w, c, _ = _served(args.until, tmp, 2 * k, 0, args.rate)
+                    sp, w, c, _ = _served(args.until, tmp, 2 * k, 0, args.rate)
+                    s = sp.speed
                     bare.append(s)
                     print(f"  server, no client     {s:8.0f}x  ({w:.1f} s; engine thread "
-                          f"{c:.1f} s CPU)")
+                          f"{c:.1f} s CPU, {sp.waits} waits)")
                 else:
-                    s, w, c, res = _served(args.until, tmp, 2 * k + 1, args.clients, args.rate)
+                    sp, w, c, res = _served(args.until, tmp, 2 * k + 1, args.clients,
+                                            args.rate)
+                    s = sp.speed
                     loaded.append(s)
                     cpu_loaded.append(c)
                     worst = max(res, key=lambda r: r["lag_max_s"])
@@ -226,8 +247,9 @@ def main(argv: list[str] | None = None) -> None:
                     p50 = float(np.median([r["lag_p50_s"] for r in res]))
                     per = [r["snapshots"] for r in res]
                     print(f"  server, {args.clients} clients    {s:8.0f}x  ({w:.1f} s; engine "
-                          f"thread {c:.1f} s CPU): {n} snapshots ({min(per)}–{max(per)} per "
-                          f"client, {mb:.0f} MB), lag p50 {1e3 * p50:.0f} ms, max "
+                          f"thread {c:.1f} s CPU, {sp.waits} waits): {n} snapshots "
+                          f"({min(per)}–{max(per)} per client, {mb:.0f} MB), lag p50 "
+                          f"{1e3 * p50:.0f} ms, max "
                           f"{1e3 * lm:.0f} ms (step {worst['lag_max_step']}); CPU: API thread "
                           f"{res[0]['api_cpu_s']:.2f} s, clients' process "
                           f"{res[0]['client_cpu_s']:.2f} s")
