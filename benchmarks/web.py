@@ -5,7 +5,8 @@
 The default scenario (Starlink's 10,395 satellites as the relay network with +Grid ISLs, 16
 modelled EO satellites, KSAT contacts, two monitored paths; 10 s steps) runs at ``max`` clock
 behind the API server (uvicorn in a thread of this process, as ``orbemu serve`` runs it), three
-ways, alternated ``--repeat`` times (the machine is shared: ratios matter):
+ways, alternated ``--repeat`` times with the order rotated (the machine is shared: ratios
+matter), after a short warm-up run:
 
 - **engine alone** — :meth:`Emulation.run` with no control, no server: the baseline;
 - **server, no client** — the same run as a :class:`~orbemu.api.LiveRun` (control polled
@@ -14,11 +15,15 @@ ways, alternated ``--repeat`` times (the machine is shared: ratios matter):
   second each, the console's default 4), each receiving every snapshot it is due: 10,395
   float32 ITRF positions (125 kB) and the header, plus the events.
 
-Reported: the engine's achieved speed (simulated s per wall s) of each, the ratio of the loaded
-run to the baseline (target ≥ 0.90), snapshots delivered, and each client's lag — wall time of
-receipt minus the wall time the engine took the snapshot (target: no client more than 1 s
-behind, max over every snapshot of every client taken while the run runs: the snapshot of the
-paused run that a client gets on connecting is current however long ago it was taken).
+Reported: the engine's achieved speed (simulated s per wall s, from the end of its first step
+to the end of its last) of each, the ratio of the loaded run to the baseline (target ≥ 0.90) —
+medians, and best of ``--repeat`` (other jobs only ever slow a run down) — snapshots delivered,
+and each client's lag — wall time of receipt minus the wall time the engine took the snapshot
+(target: no client more than 1 s behind, max over every snapshot of every client taken while
+the run runs: the snapshot of the paused run that a client gets on connecting is current
+however long ago it was taken). Where the time goes: the CPU time of the engine's thread, of
+the API's thread and of the clients' process, and the engine thread's waits (voluntary context
+switches: for the GIL, mostly).
 """
 
 from __future__ import annotations
