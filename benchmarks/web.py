@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -41,10 +42,25 @@ from typing import Any
 
 import numpy as np
 
+#: The rate the clients ask for while "idle" in ``--toggle`` (one snapshot per 10 s).
+IDLE_HZ = 0.1
 
-def _client_main(url: str, n: int, rate: float, ready: Any, stop: Any, out: Any) -> None:
-    """N clients in this process; puts per-client stats on ``out`` when ``stop`` is set."""
+
+def _client_main(url: str, n: int, rate: float, ready: Any, stop: Any, out: Any,
+                 on: Any = None) -> None:
+    """N clients in this process; puts per-client stats on ``out`` when ``stop`` is set. With
+    ``on`` (an event), each client asks for ``rate`` while it is set, :data:`IDLE_HZ` while
+    it is not."""
     import websockets
+
+    async def follow(ws: Any) -> None:
+        asked = True
+        while True:
+            want = on.is_set()
+            if want != asked:
+                await ws.send(json.dumps({"type": "rate", "hz": rate if want else IDLE_HZ}))
+                asked = want
+            await asyncio.sleep(0.02)
 
     async def one(i: int) -> dict[str, Any]:
         lags: list[float] = []
@@ -55,6 +71,7 @@ def _client_main(url: str, n: int, rate: float, ready: Any, stop: Any, out: Any)
         async with websockets.connect(url, max_size=None, compression=None) as ws:
             await ws.send(json.dumps({"type": "hello", "rate": rate}))
             ready.put(i)
+            follower = asyncio.create_task(follow(ws)) if on is not None else None
             while not stop.is_set():
                 try:
                     msg = await asyncio.wait_for(ws.recv(), 0.5)
@@ -73,6 +90,8 @@ def _client_main(url: str, n: int, rate: float, ready: Any, stop: Any, out: Any)
                     d = json.loads(msg)
                     if d.get("type") == "events":
                         events += len(d["events"])
+            if follower is not None:
+                follower.cancel()
         return {"snapshots": snaps, "bytes": nbytes, "events": events,
                 "lag_max_s": max(lags) if lags else float("nan"),
                 "lag_max_step": steps[int(np.argmax(lags))] if lags else -1,
@@ -204,13 +223,82 @@ def _served(until: str, tmp: Path, k: int, clients: int, rate: float
     return speed, wall, run.engine_cpu_s, results
 
 
+def _toggled(until: str, tmp: Path, clients: int, rate: float, period_s: float) -> None:
+    """One long served run with N clients that switch between ``rate`` and idle every
+    ``period_s`` of wall time: the engine's speed in the windows with clients served against
+    the windows around them. Slow changes of the machine's load cancel out (each window is
+    compared with its neighbours), which whole runs minutes apart cannot do."""
+    from orbemu.api import BackgroundServer, LiveRun, RunManager, ServerConfig, create_app
+
+    sc = _scenario(until)
+    runs = tmp / "toggled"
+    runs.mkdir()
+    manager = RunManager(runs)
+    run = LiveRun("bench", runs / "bench", sc, paused=True)
+    marks: list[tuple[float, int]] = []
+    run.control.observers.append(lambda emu: marks.append((time.perf_counter(), emu.time_ns)))
+    manager.add(run)
+    server = BackgroundServer(create_app(ServerConfig(runs_dir=runs), manager=manager)).start()
+    run.start()
+    run.ready.wait(600)
+    ctx = mp.get_context("spawn")
+    ready, stop, out, on = ctx.Queue(), ctx.Event(), ctx.Queue(), ctx.Event()
+    on.set()
+    url = server.url.replace("http://", "ws://") + "/api/runs/bench/stream"
+    proc = ctx.Process(target=_client_main, args=(url, clients, rate, ready, stop, out, on))
+    proc.start()
+    for _ in range(clients):
+        ready.get(timeout=120)
+    time.sleep(1.0)
+    switches: list[tuple[float, bool]] = []
+    run.resume()
+    state = True
+    while not run.done.wait(period_s):
+        state = not state
+        (on.set if state else on.clear)()
+        switches.append((time.perf_counter(), state))
+    stop.set()
+    results = out.get(timeout=120)
+    proc.join(60)
+    server.stop()
+    t = np.array([m[0] for m in marks])
+    sim = np.array([m[1] for m in marks], np.float64) / 1e9
+    speeds: list[tuple[bool, float]] = []
+    settle = 0.2  # s: the rate messages reach the server, the last snapshots go out
+    for (a, st), (b, _) in itertools.pairwise(switches):
+        i, j = np.searchsorted(t, [a + settle, b])
+        if j - i >= 10:
+            speeds.append((st, (sim[j - 1] - sim[i]) / (t[j - 1] - t[i])))
+    served = [v for st, v in speeds if st]
+    idle = [v for st, v in speeds if not st]
+    paired = [speeds[k][1] / ((speeds[k - 1][1] + speeds[k + 1][1]) / 2)
+              for k in range(1, len(speeds) - 1) if speeds[k][0]]
+    n = sum(r["snapshots"] for r in results)
+    lag = max(r["lag_max_s"] for r in results)
+    print(f"toggled every {period_s:g} s: {len(served)} windows with {clients} clients at "
+          f"{rate:g} Hz, {len(idle)} idle ({IDLE_HZ:g} Hz); median speed served "
+          f"{np.median(served):.0f}x, idle {np.median(idle):.0f}x "
+          f"({np.median(served) / np.median(idle):.2f}); each served window against its "
+          f"neighbours: median {np.median(paired):.2f}, quartiles "
+          f"{np.percentile(paired, 25):.2f}–{np.percentile(paired, 75):.2f} (target ≥ 0.90); "
+          f"{n} snapshots, worst lag {1e3 * lag:.0f} ms; load {os.getloadavg()[0]:.1f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="web console load")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--rate", type=float, default=4.0, help="snapshots/s per client")
     parser.add_argument("--until", default="3h")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--toggle", type=float, default=None, metavar="SECONDS",
+                        help="instead: one long run (--until, e.g. 24h) whose clients switch "
+                             "between --rate and idle every SECONDS")
     args = parser.parse_args(argv)
+    if args.toggle:
+        with tempfile.TemporaryDirectory() as d:
+            _alone("10min", Path(d), -1)  # warm-up
+            _toggled(args.until, Path(d), args.clients, args.rate, args.toggle)
+        return
     load = os.getloadavg()[0]
     print(f"default scenario (10,411 satellites), {args.until} at 10 s steps, max clock; "
           f"{args.clients} clients at {args.rate:g} Hz; load {load:.1f}")
