@@ -184,3 +184,42 @@ def test_killed_run_resumes_to_the_same_records(small, tmp_path):
     con = sqlite3.connect(killed / "telemetry.sqlite")
     assert con.execute("SELECT status, resumed FROM runs").fetchone() == ("completed", 1)
     assert con.execute("SELECT count(*) FROM events WHERE kind = 'run_resumed'").fetchone() == (1,)
+
+
+def test_run_serve_writes_the_report_when_the_run_completes(small, tmp_path):
+    """``orbemu run --serve``: the run completes behind the console, its report is written while
+    the console keeps serving, and Ctrl-C (SIGINT) then stops the server and prints the run's
+    summary."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:  # a free port on the loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_dir = tmp_path / "served"
+    exe = Path(sys.executable).with_name("orbemu")
+    with subprocess.Popen([str(exe), "run", str(small), "--serve", "--speed", "max", "--port",
+                           str(port), "--out", str(run_dir)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=os.environ.copy()) as proc:
+        page = run_dir / "report.html"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not page.exists():
+            time.sleep(0.2)
+        time.sleep(0.5)  # the page is written in one go; give the write a moment to finish
+        alive = proc.poll() is None
+        served = None
+        if alive:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/runs", timeout=30) as r:
+                served = r.status
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert page.exists(), err
+    assert alive and served == 200, "the console stopped serving when the run completed"
+    assert "<html" in page.read_text(encoding="utf-8").lower()
+    assert "report:" in err, err
+    assert proc.returncode == 0, err
+    assert "completed" in out, out
+    con = sqlite3.connect(run_dir / "telemetry.sqlite")
+    assert con.execute("SELECT status FROM runs").fetchone()[0] == "completed"
+    con.close()

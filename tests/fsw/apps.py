@@ -132,3 +132,25 @@ class PowerHungry(App):
 
     def on_message(self, ctx: AppContext, msg: Any) -> None:
         ctx.telemetry("power_out_w", msg.power_out_w)
+
+
+class NetProbe(App):
+    """Publishes its network namespace (the inode of ``/proc/self/ns/net``) and whether a TCP
+    connection to ``params['port']`` on 127.0.0.1 succeeds, then ticks."""
+
+    rate_hz = 1.0
+    cpu_budget_ms = 50.0
+
+    def on_start(self, ctx: AppContext) -> None:
+        import socket
+
+        ctx.telemetry("netns_ino", float(os.stat("/proc/self/ns/net").st_ino))
+        try:
+            with socket.create_connection(("127.0.0.1", int(ctx.params["port"])), timeout=2.0):
+                reached = 1.0
+        except OSError:
+            reached = 0.0
+        ctx.telemetry("reached_host_port", reached)
+
+    def on_tick(self, ctx: AppContext) -> None:
+        ctx.telemetry("tick", float(ctx.tick))

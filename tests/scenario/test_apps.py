@@ -100,6 +100,7 @@ def test_hil_implies_the_bus_runner(write):
      "no constellation 'nope'"),
     ("{app: missing.py:App, satellites: all}", "not found"),
     ("{app: orbemu.fsw.examples:Heartbeat, rate_hz: 0}", "greater than 0"),
+    ("{app: orbemu.fsw.examples:Heartbeat, runner: process, network: lan}", "network"),
 ])
 def test_bad_entries_are_reported_with_their_line(write, entry, message):
     found = problems_of(write(BASE + f"apps:\n  - {entry}\n"))
@@ -112,6 +113,10 @@ def test_bad_entries_are_reported_with_their_line(write, entry, message):
     ("{app: orbemu.fsw.examples:Nope, satellites: all}", "has no 'Nope'"),
     ("{app: orbemu.fsw.examples:Heartbeat, satellites: constellation:net}",
      "not a modelled satellite"),
+    ("{app: orbemu.fsw.examples:Heartbeat, satellites: all, network: isolated}",
+     "is for apps in their own process"),
+    ("{command: [./app, '{port}'], runner: process, satellites: all, network: isolated}",
+     "cannot reach its bus endpoint"),
 ])
 def test_apps_that_cannot_run_are_refused_at_build(write, entry, message):
     sc = load_scenario(write(BASE + f"apps:\n  - {entry}\n"))

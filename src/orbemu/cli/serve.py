@@ -3,8 +3,8 @@
 ``orbemu serve`` serves the run folders under ``--runs`` (replays) and starts new runs from the
 console or the API. ``orbemu run SCENARIO --serve`` starts that run paced (``--speed``, default
 real time when the scenario says ``max``) with the console watching it, and keeps serving after
-it ends (Ctrl-C stops the run with a checkpoint — ``orbemu run --resume`` continues it — and
-the server).
+it ends, writing the run's HTML report as soon as it completes (Ctrl-C stops the run with a
+checkpoint — ``orbemu run --resume`` continues it — and the server, then prints the summary).
 
 The server listens on 127.0.0.1 unless ``--host`` says otherwise; beyond the loopback it needs a
 token (``--token``, or one generated and printed here), which control requests always need when
@@ -13,13 +13,14 @@ it is set. Registered on the app of :mod:`orbemu.cli.main`.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from orbemu.cli.main import _command, _err, _info, _out
-from orbemu.errors import InputError
+from orbemu.errors import InputError, OrbemuError
 
 __all__ = ["serve_cmd", "serve_run"]
 
@@ -65,7 +66,12 @@ def _serve(app: Any, host: str, port: int) -> None:
 
     config = uvicorn_config(app, host, port)
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        # uvicorn shuts down on Ctrl-C, then raises the signal again; the shutdown is the
+        # normal end of serving, and the caller still has its summary to print
+        pass
     if not server.started:
         raise InputError(f"cannot listen on {host}:{port}", field="--port",
                          fix="Choose another --port (is another server using it?)")
@@ -120,6 +126,7 @@ def serve_run(scenario: str | None, *, until: str | None, speed: str | None,
     _info(f"scenario {sc.name}: {sc.run.n_steps:,} steps, clock {sc.run.clock} (change it "
           f"from the console); run folder {run_dir}")
     run.start()
+    reporter = _report_when_completed(run, run_dir, bool(sc.outputs.report))
     app = create_app(ServerConfig(runs_dir=run_dir.parent, token=auth.token,
                                   reads_need_token=auth.reads_need_token,
                                   allowed_hosts=_hosts(host)), manager=manager)
@@ -130,6 +137,7 @@ def serve_run(scenario: str | None, *, until: str | None, speed: str | None,
           f"?run={run.id}" + (f"#token={auth.token}" if auth.token else ""))
     _serve(app, host, port)  # until Ctrl-C; the shutdown stops the run (with a checkpoint)
     run.done.wait(60)
+    reporter.join(120)  # a report being written when Ctrl-C came is finished, not cut
     if run.error is not None:
         _err().print(f"error: {run.error['message']}", markup=False, style="red")
         raise typer.Exit(2)
@@ -138,3 +146,26 @@ def serve_run(scenario: str | None, *, until: str | None, speed: str | None,
         if run.emu.status == "stopped":
             _info(f"stopped at step {run.emu.step_index:,}; continue with: orbemu run "
                   f"--resume {run_dir}")
+
+
+def _report_when_completed(run: Any, run_dir: Path, wanted: bool) -> threading.Thread:
+    """Write the run's HTML report (as ``orbemu run`` does) as soon as the run completes, while
+    the console keeps serving; a stopped or failed run gets none. Returns the waiting thread."""
+
+    def wait() -> None:
+        run.done.wait()
+        if not wanted or run.error is not None or run.emu is None \
+                or run.emu.status != "completed":
+            return
+        from orbemu.report.run_report import write_run_report
+
+        try:
+            page = write_run_report(run_dir)
+        except OrbemuError as exc:
+            _err().print(f"report not written: {exc}", markup=False, style="red")
+            return
+        _info(f"run completed; report: {page}")
+
+    thread = threading.Thread(target=wait, name=f"orbemu-report-{run.id}", daemon=True)
+    thread.start()
+    return thread

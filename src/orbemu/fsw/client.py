@@ -93,13 +93,18 @@ class BusClient:
         self.event_subs = frozenset(t for t in self.subs if t not in _STATE_TYPES)
 
     # ---- connection ------------------------------------------------------------------------
-    def connect(self, timeout_s: float = 30.0) -> None:
-        """Connect (retrying while the endpoint is not up yet) and introduce the app."""
+    def connect(self, timeout_s: float = 30.0, *, fd: int | None = None) -> None:
+        """Connect (retrying while the endpoint is not up yet) and introduce the app.
+
+        ``fd``: a TCP connection to the endpoint that this process inherited, instead of
+        connecting (the engine opens it for an app in its own network namespace, from which the
+        endpoint cannot be reached)."""
+        if fd is not None:
+            self.sock = socket.socket(fileno=fd)
         deadline = time.monotonic() + timeout_s
-        while True:
+        while self.sock is None:
             try:
                 self.sock = socket.create_connection((self.host, self.port), timeout=5.0)
-                break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
@@ -187,9 +192,12 @@ class BusClient:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m orbemu.fsw.client --connect HOST:PORT --app module:Class [--name N]``."""
+    """``python -m orbemu.fsw.client --connect HOST:PORT --app module:Class [--name N]
+    [--fd N]``."""
     ap = argparse.ArgumentParser(prog="orbemu.fsw.client", description=__doc__.split("\n")[0])
     ap.add_argument("--connect", required=True, help="the satellite's bus endpoint HOST:PORT")
+    ap.add_argument("--fd", type=int, default=None,
+                    help="an inherited connection to the endpoint (instead of connecting)")
     ap.add_argument("--app", required=True, help="module:Class or path/to/file.py:Class")
     ap.add_argument("--name", default=None, help="the app's name (default: the class's)")
     ap.add_argument("--sat", default="", help="the satellite (informational)")
@@ -199,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     cls = load_app_class(args.app)
     client = BusClient(cls(), host or "127.0.0.1", int(port), name=args.name)
     try:
-        client.connect(args.timeout)
+        client.connect(args.timeout, fd=args.fd)
         return client.run()
     except (ConnectionError, BrokenPipeError) as exc:
         print(f"orbemu.fsw.client: connection lost: {exc}", file=sys.stderr)

@@ -86,7 +86,12 @@ class AppSpec:
     (``ctx.params``). images: ``auto`` (every image is queued for the downlink, as without
     apps) or ``app`` (the apps on the satellite decide: ``downlink_image``/``discard_image``).
     host, port: the bus endpoint (port 0: a free port; else ``port + k`` for the k-th
-    satellite of the spec).
+    satellite of the spec). network (process apps): ``host`` (the engine's network),
+    ``isolated`` (a network namespace of its own with only a loopback: the app reaches nothing
+    but its bus connection) or ``netns:NAME`` (joins the named namespace ``/run/netns/NAME``,
+    e.g. a node of ``orbemu netemu``, and talks over the emulated network); out of the host's
+    network the engine opens the bus connection and the app inherits it (``--fd``; ``{fd}`` in a
+    command). Needs root (CAP_SYS_ADMIN).
     """
 
     app: Any = ""
@@ -106,6 +111,7 @@ class AppSpec:
     hil: bool = False
     host: str = "127.0.0.1"
     port: int = 0
+    network: str = "host"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sats", tuple(int(s) for s in self.sats))
@@ -131,6 +137,16 @@ class AppSpec:
             raise UsageError(f"images must be 'auto' or 'app', got {self.images!r}")
         if not self.tick_timeout_s > 0 or not self.start_timeout_s > 0:
             raise UsageError("tick_timeout_s and start_timeout_s must be > 0")
+        if self.network != "host" and self.runner != "process":
+            raise UsageError(f"network={self.network!r} is for process apps (runner='process')")
+        if self.network not in ("host", "isolated") and not self.network.startswith("netns:"):
+            raise UsageError(f"network must be 'host', 'isolated' or 'netns:NAME', got "
+                             f"{self.network!r}")
+        if self.network != "host" and self.command and not any("{fd}" in c
+                                                                for c in self.command):
+            raise UsageError("a command app in its own network namespace cannot reach the "
+                             "endpoint: it must take the connection the engine opens for it "
+                             "as {fd} (a file descriptor) in its command")
         if not 0 <= self.port < 65536:
             raise UsageError(f"port must be 0..65535, got {self.port}")
 

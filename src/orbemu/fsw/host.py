@@ -418,7 +418,8 @@ class AppHost:
         slot.proc = spawn_app(app=spec.app if isinstance(spec.app, str) else "",
                               command=spec.command, host=slot.endpoint.host,
                               port=slot.endpoint.port, sat=slot.sat_name, name=slot.label,
-                              limits=spec.limits, log_path=slot.log_path)
+                              limits=spec.limits, log_path=slot.log_path,
+                              network=spec.network)
 
     def _connect(self, slot: _Slot, t: int, events: list[EventTuple], *, first: bool) -> bool:
         """Take the slot's connection from its endpoint and send the config."""

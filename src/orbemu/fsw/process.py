@@ -8,7 +8,9 @@
 - :func:`spawn_app` — starts an app process: a Python app under :mod:`orbemu.fsw.client`
   (through a small bootstrap that imports only ``orbemu.fsw``: the engine's own imports are not
   paid by every app), or any program (``command``), with ``setrlimit`` limits applied between
-  fork and exec, single-threaded numerical libraries, and its stderr in a log file;
+  fork and exec, optionally in a network namespace of its own (``isolated``) or a named one
+  (``netns:NAME``) with its bus connection inherited, single-threaded numerical libraries, and
+  its stderr in a log file;
 - :func:`rss_mb` — a process's resident set (``/proc``), for the memory watch;
 - :func:`exit_reason` — a failed process's exit status and the last lines of its log.
 """
@@ -30,7 +32,7 @@ from orbemu.errors import UnavailableError
 from orbemu.fsw.bus import BusCodec, PacketStream, decode_hello
 from orbemu.fsw.config import ProcessLimits
 
-__all__ = ["Endpoint", "Link", "exit_reason", "rss_mb", "spawn_app"]
+__all__ = ["Endpoint", "Link", "check_network", "exit_reason", "rss_mb", "spawn_app"]
 
 #: Seconds a send to an app may block (its receive buffer full) before the link counts as lost.
 SEND_TIMEOUT_S = 30.0
@@ -205,12 +207,67 @@ class Endpoint:
             pass
 
 
-def _limits(limits: ProcessLimits) -> Any:
-    """A preexec function applying ``limits`` in the child (between fork and exec)."""
+_CLONE_NEWNET = 0x40000000  # <sched.h>
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1  # <linux/sockios.h>, <net/if.h>
+
+
+def _libc_call(name: str, *args: int) -> None:
+    """Call ``unshare``/``setns`` from libc (Python 3.11 has no ``os.unshare``/``os.setns``)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _loopback_up() -> None:
+    """Bring ``lo`` up in the current (new) network namespace: SIOCGIFFLAGS, set IFF_UP."""
+    import fcntl
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16sh", b"lo", 0)
+        flags = struct.unpack("16sh", fcntl.ioctl(s, _SIOCGIFFLAGS, req))[1]
+        fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | _IFF_UP))
+
+
+def check_network(network: str) -> None:
+    """Raise :class:`UnavailableError` saying what is missing when an app process cannot be put
+    in ``network`` (``isolated`` or ``netns:NAME``) here; ``host`` always can."""
+    if network == "host":
+        return
+    if sys.platform != "linux" or not os.path.exists("/proc/self/ns/net"):
+        raise UnavailableError(f"network {network!r} for an app needs Linux network "
+                               "namespaces; use network: host")
+    if os.geteuid() != 0:
+        raise UnavailableError(f"network {network!r} for an app needs root (CAP_SYS_ADMIN) to "
+                               "create or join a network namespace; run as root, or use "
+                               "network: host")
+    if network.startswith("netns:"):
+        path = f"/run/netns/{network[6:]}"
+        if not os.path.exists(path):
+            raise UnavailableError(f"no network namespace {path} for an app's network "
+                                   f"{network!r}; bring it up first (`orbemu netemu up`, or "
+                                   "`ip netns add`), or use network: isolated")
+
+
+def _limits(limits: ProcessLimits, network: str = "host") -> Any:
+    """A preexec function applying ``limits`` (and the network namespace) in the child
+    (between fork and exec)."""
     import resource
 
     def apply() -> None:  # pragma: no cover - runs in the child
         os.setsid()  # its own process group: the engine's signals (Ctrl-C) are not its
+        if network == "isolated":
+            _libc_call("unshare", _CLONE_NEWNET)
+            _loopback_up()
+        elif network.startswith("netns:"):
+            fd = os.open(f"/run/netns/{network[6:]}", os.O_RDONLY)
+            try:
+                _libc_call("setns", fd, _CLONE_NEWNET)
+            finally:
+                os.close(fd)
         if limits.memory_mb is not None:
             b = int(limits.memory_mb * 2**20)
             resource.setrlimit(resource.RLIMIT_AS, (b, b))
@@ -224,9 +281,24 @@ def _limits(limits: ProcessLimits) -> Any:
 
 
 def spawn_app(*, app: str, command: Sequence[str], host: str, port: int, sat: str, name: str,
-              limits: ProcessLimits, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start an app process connecting to ``host:port`` (module notes)."""
-    subs = {"{host}": str(host), "{port}": str(port), "{sat}": sat, "{app}": name}
+              limits: ProcessLimits, log_path: Path,
+              network: str = "host") -> subprocess.Popen[bytes]:
+    """Start an app process connecting to ``host:port`` (module notes). ``network`` other than
+    ``host`` (see :class:`~orbemu.fsw.AppSpec`): the connection is opened here, in the engine's
+    namespace, and handed to the child (``--fd``/``{fd}``), which then leaves for its own."""
+    check_network(network)
+    conn: socket.socket | None = None
+    if network != "host":
+        try:
+            conn = socket.create_connection((host, port), timeout=5.0)
+        except OSError as exc:
+            raise UnavailableError(f"cannot connect to the bus endpoint {host}:{port} for an "
+                                   f"app in network {network!r}: {exc}") from None
+        conn.settimeout(None)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.set_inheritable(True)
+    fd = str(conn.fileno()) if conn is not None else ""
+    subs = {"{host}": str(host), "{port}": str(port), "{sat}": sat, "{app}": name, "{fd}": fd}
     if command:
         argv = [subs.get(c, c) for c in command]
         for key, value in subs.items():
@@ -234,6 +306,8 @@ def spawn_app(*, app: str, command: Sequence[str], host: str, port: int, sat: st
     else:
         argv = [sys.executable, "-c", _BOOTSTRAP, "--connect", f"{host}:{port}", "--app", app,
                 "--name", name, "--sat", sat]
+        if conn is not None:
+            argv += ["--fd", fd]
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMBA_NUM_THREADS"):
@@ -241,12 +315,19 @@ def spawn_app(*, app: str, command: Sequence[str], host: str, port: int, sat: st
     paths = [p or os.getcwd() for p in sys.path]  # "" is the working directory
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        try:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    env=env, preexec_fn=_limits(limits), close_fds=True)
-        except OSError as exc:
-            raise UnavailableError(f"cannot start the app process {argv[0]!r}: {exc}") from None
+    try:
+        with open(log_path, "ab") as log:
+            try:
+                return subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                    preexec_fn=_limits(limits, network), close_fds=True,
+                    pass_fds=(conn.fileno(),) if conn is not None else ())
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise UnavailableError(f"cannot start the app process {argv[0]!r} (network "
+                                       f"{network!r}): {exc}") from None
+    finally:
+        if conn is not None:
+            conn.close()  # the child holds its own copy
 
 
 def rss_mb(pid: int) -> float | None:

@@ -28,6 +28,14 @@ which cubic Hermite interpolation of SGP4 states is good to ≲ 7 m in LEO.
    all azimuths; plus the range limit), the interval holds no visible instant. A compiled kernel
    applies this to each screening interval, then to its fine sub-intervals on the interpolant.
    Sampling therefore cannot miss a pass, however short; the steps only set the cost.
+   Satellites covered by :mod:`.secular` (SGP4's secular model without its periodic terms,
+   within a per-satellite bound ``b`` of SGP4 over the window: tens of km) skip SGP4 here: in
+   TEME their secular track between two instants ``h`` apart lies within ``|Ω̇|·h`` of the
+   great-circle arc through its ends and the station within ``ω_E·h/2`` of its mid-interval
+   direction, and visibility needs the satellite within the cap ``acos(R_s cos(lo)/r) − lo``
+   of the station (``r`` ≤ apogee + ``b``); an interval whose arc is farther than the cap plus
+   those slacks and ``b/r`` holds no visible instant. Tested on screening intervals, then on
+   the fine intervals of those kept (:func:`_secular_screen_kernel`).
 2. **Exact states.** Only the satellites kept are propagated on the fine grid, a few fine
    intervals at a time (one SGP4 call per block for all satellites kept in it), and the same
    test is repeated on the exact end states at ≤ 20 s sub-steps (error bound now metres).
@@ -72,8 +80,10 @@ from orbemu.orbits.events import (
     iter_grid_states,
     make_grid,
 )
+from orbemu.orbits.frames import gmst82_rad
 from orbemu.orbits.ground_nodes import GroundNodes
-from orbemu.orbits.propagation import ProgressCallback, Propagator, propagate
+from orbemu.orbits.propagation import ProgressCallback, Propagator, SGP4Propagator, propagate
+from orbemu.orbits.secular import secular_elements, secular_error_bound_m, secular_position
 from orbemu.time import Time
 
 __all__ = ["FINE_STEP_S", "Pass", "Passes", "find_passes"]
@@ -282,6 +292,125 @@ def _screen_kernel(r, v, t1, first_pair, j1_base, sub, step2_s, duration_s, n2, 
                             out_node[count] = k
                             out_j2[count] = j1 * sub + q
                         count += 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _arc_near(xa, ya, za, ra, xb, yb, zb, rb, sx, sy, sz, cos_cap,
+              sin_cap):  # pragma: no cover - compiled
+    """Is the unit vector ``s`` within the angle ``cap`` (cosine, sine given; < 90°) of the
+    great-circle arc from ``a`` to ``b`` (shorter than π)?"""
+    if (sx * xa + sy * ya + sz * za) >= cos_cap * ra:
+        return True
+    if (sx * xb + sy * yb + sz * zb) >= cos_cap * rb:
+        return True
+    nx, ny, nz = ya * zb - za * yb, za * xb - xa * zb, xa * yb - ya * xb
+    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+    if nn <= 1e-9 * ra * rb:
+        return True  # degenerate arc: keep
+    if abs(sx * nx + sy * ny + sz * nz) > sin_cap * nn:
+        return False
+    # The nearest point of the great circle is inside the arc: (a × s)·n ≥ 0 and (s × b)·n ≥ 0.
+    qa = (ya * sz - za * sy) * nx + (za * sx - xa * sz) * ny + (xa * sy - ya * sx) * nz
+    qb = (sy * zb - sz * yb) * nx + (sz * xb - sx * zb) * ny + (sx * yb - sy * xb) * nz
+    return qa >= 0.0 and qb >= 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _secular_screen_kernel(idx, start_ns, theta_dot, sub, step2_s, duration_s, n2, c_mid1,
+                           s_mid1, c_mid2, s_mid2, shat, r_site, lo_a, cos_lo_a, bound, epoch_ns,
+                           a0, e, cos_i, sin_i, node0, argp0, m0, node_rate, argp_rate, m_rate,
+                           c1, m_drag, node_drag, out_sat, out_node,
+                           out_j2):  # pragma: no cover - compiled
+    """List the fine intervals ``(satellite, node, j2)`` that may hold visibility, for the
+    satellites ``idx`` whose SGP4 positions are within ``bound[i]`` (m) of the secular model's
+    (:mod:`.secular`). Works in TEME, where the secular track between two instants ``h`` apart
+    lies within ``|Ω̇|·h`` of the great-circle arc through its ends (the node's drift; the
+    arc is < π) and the station within ``ω_E·h/2`` of its direction at mid-interval
+    (``c_mid, s_mid``: cos, sin of the sidereal angle there). A satellite at radius ``r`` can
+    be visible only within the cap ``γ = acos(R_s cos(lo)/r) − lo`` of the station's
+    geocentric direction ``shat`` (``lo_a``: the lowest threshold less 0.2° for the geodetic
+    vertical; ``r`` at most the secular apogee over the window plus the bound). Level A tests
+    screening intervals of ``sub`` fine steps, level B the fine intervals of those kept.
+    Writes as many as the output arrays hold and returns how many there are."""
+    m = shat.shape[0]
+    count = 0
+    flag = np.zeros(m, dtype=np.bool_)
+    n1 = (n2 + sub - 1) // sub
+    pos = np.empty((sub + 1, 4))
+    cap = np.empty((2, m, 3))  # level, node: usable, cos, sin
+    h_level = (sub * step2_s, step2_s)
+    for ii in range(idx.size):
+        i = idx[ii]
+        off = (start_ns - epoch_ns[i]) * 1e-9
+        b = bound[i] + _BOUND_MARGIN_M
+        ta2 = (1.0 - c1[i] * off) ** 2
+        tb2 = (1.0 - c1[i] * (off + duration_s)) ** 2
+        r_hi = a0[i] * max(ta2, tb2) * (1.0 + e[i]) + b
+        r_lo = max(a0[i] * min(ta2, tb2) * (1.0 - e[i]) - b, 1.0)
+        for lv in range(2):
+            h = h_level[lv]
+            slack = theta_dot * 0.5 * h + abs(node_rate[i]) * h + b / r_lo + 1e-4
+            for k in range(m):
+                cg = r_site[k] * cos_lo_a[k] / r_hi
+                gamma = (math.acos(cg) - lo_a[k] + slack) if cg < 1.0 else -1.0
+                cap[lv, k, 0] = 0.0 if gamma < 0.0 else (2.0 if gamma >= 0.5 * math.pi else 1.0)
+                cap[lv, k, 1] = math.cos(gamma)
+                cap[lv, k, 2] = math.sin(gamma)
+        xa, ya, za = secular_position(i, off, 0.0, a0, e, cos_i, sin_i, node0, argp0, m0,
+                                      node_rate, argp_rate, m_rate, c1, m_drag, node_drag)
+        ra = math.sqrt(xa * xa + ya * ya + za * za)
+        for col in range(n1):
+            ja = col * sub
+            nq = min(sub, n2 - ja)
+            tb = min((ja + nq) * step2_s, duration_s)
+            xb, yb, zb = secular_position(i, off + tb, 0.0, a0, e, cos_i, sin_i, node0, argp0,
+                                          m0, node_rate, argp_rate, m_rate, c1, m_drag,
+                                          node_drag)
+            rb = math.sqrt(xb * xb + yb * yb + zb * zb)
+            any_flag = False
+            for k in range(m):
+                if cap[0, k, 0] == 0.0:
+                    flag[k] = False
+                elif cap[0, k, 0] == 2.0:
+                    flag[k] = True
+                else:
+                    sx = c_mid1[col] * shat[k, 0] - s_mid1[col] * shat[k, 1]
+                    sy = s_mid1[col] * shat[k, 0] + c_mid1[col] * shat[k, 1]
+                    flag[k] = _arc_near(xa, ya, za, ra, xb, yb, zb, rb, sx, sy, shat[k, 2],
+                                        cap[0, k, 1], cap[0, k, 2])
+                any_flag = any_flag or flag[k]
+            if any_flag:
+                pos[0, 0], pos[0, 1], pos[0, 2], pos[0, 3] = xa, ya, za, ra
+                pos[nq, 0], pos[nq, 1], pos[nq, 2], pos[nq, 3] = xb, yb, zb, rb
+                for q in range(1, nq):
+                    tq = min((ja + q) * step2_s, duration_s)
+                    x, y, z = secular_position(i, off + tq, 0.0, a0, e, cos_i, sin_i, node0,
+                                               argp0, m0, node_rate, argp_rate, m_rate, c1,
+                                               m_drag, node_drag)
+                    pos[q, 0], pos[q, 1], pos[q, 2] = x, y, z
+                    pos[q, 3] = math.sqrt(x * x + y * y + z * z)
+                for k in range(m):
+                    if not flag[k]:
+                        continue
+                    for q in range(nq):
+                        j2 = ja + q
+                        if cap[1, k, 0] == 2.0:
+                            keep = True
+                        else:
+                            sx = c_mid2[j2] * shat[k, 0] - s_mid2[j2] * shat[k, 1]
+                            sy = s_mid2[j2] * shat[k, 0] + c_mid2[j2] * shat[k, 1]
+                            keep = _arc_near(pos[q, 0], pos[q, 1], pos[q, 2], pos[q, 3],
+                                             pos[q + 1, 0], pos[q + 1, 1], pos[q + 1, 2],
+                                             pos[q + 1, 3], sx, sy, shat[k, 2], cap[1, k, 1],
+                                             cap[1, k, 2])
+                        if keep:
+                            if count < out_sat.size:
+                                out_sat[count] = i
+                                out_node[count] = k
+                                out_j2[count] = j2
+                            count += 1
+            xa, ya, za, ra = xb, yb, zb, rb
     return count
 
 
@@ -650,8 +779,47 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
         if count:
             found.append((out[0][:count].copy(), out[1][:count].copy(), out[2][:count].copy()))
 
+    # Satellites the secular model covers (SGP4 elements, error bounded) are screened with it;
+    # the others with SGP4 states on the screening grid.
+    if propagator is None or isinstance(propagator, SGP4Propagator):
+        bound = secular_error_bound_m(elements, int(grid.start),
+                                      int(grid.start) + grid.duration_ns)
+    else:
+        bound = np.full(len(elements), np.inf)
+    covered = np.isfinite(bound)
+    if covered.any():
+        sec = secular_elements(elements)
+        theta0, theta_dot = gmst82_rad(grid.start)
+        idx = np.flatnonzero(covered).astype(np.int64)
+        n1 = -(-n2 // sub)
+        t_mid1 = 0.5 * (np.minimum(np.arange(n1) * sub * grid.step_s, grid.duration_s)
+                        + np.minimum(np.arange(1, n1 + 1) * sub * grid.step_s, grid.duration_s))
+        t_mid2 = 0.5 * (grid.point_s(np.arange(n2)) + grid.point_s(np.arange(1, n2 + 1)))
+        th1 = float(theta0) + float(theta_dot) * t_mid1
+        th2 = float(theta0) + float(theta_dot) * t_mid2
+        r_site = np.linalg.norm(site, axis=1)
+        lo_a = np.maximum(lo - 0.2 * DEG, -0.5 * np.pi + 1e-6)  # geodetic vs geocentric up
+        args = (idx, int(grid.start), float(theta_dot), sub, grid.step_s, grid.duration_s, n2,
+                np.cos(th1), np.sin(th1), np.cos(th2), np.sin(th2),
+                np.ascontiguousarray(site / r_site[:, None]), r_site, lo_a, np.cos(lo_a),
+                np.ascontiguousarray(np.where(covered, bound, 0.0)), *sec.columns()[:14])
+        capacity = max(4096, idx.size * m * 32)
+        out = [np.empty(capacity, np.int64) for _ in range(3)]
+        count = _secular_screen_kernel(*args, *out)
+        if count > capacity:  # rare: rerun with room for all
+            out = [np.empty(count, np.int64) for _ in range(3)]
+            _secular_screen_kernel(*args, *out)
+        if count:
+            found.append((out[0][:count].copy(), out[1][:count].copy(), out[2][:count].copy()))
+    rest = np.flatnonzero(~covered)
+    screened = elements if rest.size == len(elements) else elements.select(rest)
+    v_max_all, err_all = v_max, err
+    v_max, err = np.ascontiguousarray(v_max_all[rest]), np.ascontiguousarray(err_all[rest])
+    n_found_secular = len(found)
+
     last: tuple[FloatArray, FloatArray] | None = None
-    for j0, r, v in iter_grid_states(elements, screen, frame="ITRF", propagator=propagator):
+    for j0, r, v in iter_grid_states(screened, screen, frame="ITRF",
+                                     propagator=propagator) if rest.size else ():
         if last is not None:  # the screening interval across the seam between two chunks
             scan(np.concatenate([last[0], r[:, :1]], axis=1),
                  np.concatenate([last[1], v[:, :1]], axis=1), j0 - 1)
@@ -659,6 +827,9 @@ def _coarse_scan(elements: ElementSet, ground: GroundNodes, vis: _Visibility, gr
             scan(r, v, j0)
         last = (r[:, -1:].copy(), v[:, -1:].copy())
         report((j0 + r.shape[1] - 1) * sub)
+    for f_i in range(n_found_secular, len(found)):  # back to indices of the whole set
+        found[f_i] = (rest[found[f_i][0]], found[f_i][1], found[f_i][2])
+    v_max, err = v_max_all, err_all
     if not found:
         report(total)
         return collector.table(grid)

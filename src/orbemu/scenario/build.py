@@ -187,6 +187,12 @@ def _apps(world: ResolvedScenario, fleet: FleetSetup | None) -> AppsSetup | None
                  "modelled satellite: apps run on satellites with a spacecraft class",
                  "satellites", "Select satellites of an eo constellation or one with "
                                "spacecraft: CLASS")
+        if e.network != "host" and e.runner != "process":
+            fail(f"apps[{i}].network {e.network!r} is for apps in their own process", "network",
+                 "Set runner: process, or network: host")
+        if e.network != "host" and e.command and not any("{fd}" in c for c in e.command):
+            fail(f"apps[{i}].command cannot reach its bus endpoint from network {e.network!r}",
+                 "command", "Pass the connection the engine opens for it: {fd} in the command")
         if e.app and e.runner == "inprocess":
             try:
                 load_app_class(e.app)
@@ -204,7 +210,7 @@ def _apps(world: ResolvedScenario, fleet: FleetSetup | None) -> AppsSetup | None
             limits=ProcessLimits(memory_mb=lim.memory_mb, rss_mb=lim.rss_mb, cpu_s=lim.cpu_s,
                                  open_files=lim.open_files),
             tick_timeout_s=e.tick_timeout_ns / 1e9, start_timeout_s=e.start_timeout_ns / 1e9,
-            hil=e.hil, host=e.bus.host, port=e.bus.port))
+            hil=e.hil, host=e.bus.host, port=e.bus.port, network=e.network))
     return AppsSetup(tuple(specs), compute_duty=section.compute_duty,
                      cpu_scale=section.cpu_scale, tile_pixels=section.tile_pixels)
 

@@ -844,6 +844,8 @@ class AppEntry(ScenarioModel):
     connect);
     ``hil: true`` — hardware in the loop (runner ``bus``, the run paced in real time).
     ``images``: ``auto`` or ``app`` (the apps decide which images go down).
+    ``network`` (``runner: process``): ``host``, ``isolated`` (its own network namespace, only
+    a loopback) or ``netns:NAME`` (e.g. an ``orbemu netemu`` node's namespace); needs root.
     """
 
     app: str | None = Field(None, description="module:Class or file.py:Class")
@@ -862,6 +864,9 @@ class AppEntry(ScenarioModel):
     tick_timeout_ns: Duration = Field("10s", alias="tick_timeout", gt=0)
     start_timeout_ns: Duration = Field("30s", alias="start_timeout", gt=0)
     bus: AppBus = AppBus()
+    network: str = Field("host", pattern=r"^(host|isolated|netns:[A-Za-z0-9_.\-]{1,64})$",
+                         description="process apps: host, isolated (a network namespace of "
+                                     "its own) or netns:NAME (join /run/netns/NAME)")
 
     @field_validator("app")
     @classmethod
