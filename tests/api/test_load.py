@@ -23,7 +23,9 @@ async def _client(url: str, seen: dict[str, list]) -> None:
                 header = json.loads(msg[8:8 + h])
                 seen["steps"].append(header["step"])
                 assert len(msg) == 8 + h + 52 * 3 * 4
-                if header["step"] == 360:
+                # the last snapshot: the run_end event was recorded before it (a snapshot of
+                # step 360 may come first, while the run is still "running")
+                if header["step"] == 360 and header["state"] == "completed":
                     return
             else:
                 d = json.loads(msg)

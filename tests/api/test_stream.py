@@ -50,6 +50,37 @@ def test_rates_are_bounded_and_the_fastest_client_sets_the_pace():
     assert pub.clients == 0
 
 
+def test_a_publication_wakes_each_event_loop_once_for_all_its_clients():
+    class Loop:  # records what the engine's thread hands over
+        def __init__(self):
+            self.calls = []
+
+        def call_soon_threadsafe(self, fn, *args):
+            self.calls.append((fn, args))
+
+    class Flag:
+        def __init__(self):
+            self.is_set = False
+
+        def set(self):
+            self.is_set = True
+
+    a, b = Loop(), Loop()
+    flags = [Flag() for _ in range(4)]
+    pub = Publisher()
+    for i, (loop, flag) in enumerate(zip((a, a, a, b), flags, strict=True)):
+        pub.subscribe(i, loop, flag)
+    pub.drop(3)  # (b's only client left)
+    pub.subscribe(4, b, flags[3])
+    header = {"seq": 1, "step": 0, "time_ns": "0", "wall_s": 0.0}
+    pub.publish(header, np.zeros((2, 3)))
+    assert len(a.calls) == 1 and len(b.calls) == 1  # one system call per loop, not per client
+    assert not any(f.is_set for f in flags)
+    for fn, args in a.calls + b.calls:
+        fn(*args)
+    assert all(f.is_set for f in flags)
+
+
 def _messages(ws, until, limit_s=120.0):
     """Messages (decoded) until ``until(msg)`` is true."""
     out = []

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from orbemu.constants import NS_PER_S
 from orbemu.network.simulation import PositionStream
 from orbemu.orbits.elements import ElementSet
 from orbemu.orbits.propagation import DEFAULT_CHUNK_BYTES
@@ -55,6 +56,9 @@ class StateStream:
         self._lo = self._hi = 0
         self._r: FloatArray | None = None
         self._v: FloatArray | None = None
+        # the last instant of the previous chunk (copied: the stream reuses its buffers), so
+        # that an instant between two chunks can be interpolated without restarting
+        self._edge: tuple[int, FloatArray, FloatArray] | None = None
 
     def time_ns(self, k: int) -> int:
         return self.start_ns + k * self.step_ns
@@ -76,12 +80,53 @@ class StateStream:
             if self._it is None or k != self._hi:
                 self._restart(k)
             assert self._it is not None
+            if (self._r is not None and self._v is not None and self._hi > self._lo
+                    and k == self._hi):
+                j = self._hi - 1 - self._lo
+                self._edge = (self._hi - 1, self._r[:, j, :].copy(), self._v[:, j, :].copy())
             sl, r, v = next(self._it)
             self._lo, self._hi = self._base + sl.start, self._base + sl.stop
             self._r, self._v = r, v
         assert self._r is not None and self._v is not None
         j = k - self._lo
         return self._r[:, j, :].copy(), self._v[:, j, :].copy()
+
+    def _peek(self, k: int) -> tuple[FloatArray, FloatArray]:
+        """States at grid instant ``k`` as views when the stream holds them (no copy)."""
+        if self._lo <= k < self._hi and self._r is not None and self._v is not None:
+            j = k - self._lo
+            return self._r[:, j, :], self._v[:, j, :]
+        if self._edge is not None and self._edge[0] == k:
+            return self._edge[1], self._edge[2]
+        return self.at(k)
+
+    def covers(self, time_ns: int) -> bool:
+        """Whether :meth:`positions_at` can answer for ``time_ns`` (inside the grid's span)."""
+        return self.start_ns <= time_ns <= self.time_ns(self.n_points - 1)
+
+    def positions_at(self, time_ns: int) -> FloatArray:
+        """``(n, 3)`` ITRF positions, metres, at any instant of the grid's span: the grid
+        states themselves at a grid instant, their cubic Hermite in between (≤ a few cm at
+        60 s spacing in LEO). Reads what the stream already holds; it moves the stream
+        forward only to the next grid instant, which the engine needs next anyway — so a
+        live display costs no propagation of its own."""
+        if not self.covers(time_ns):
+            raise IndexError(f"instant {time_ns} ns outside the grid "
+                             f"{self.start_ns}..{self.time_ns(self.n_points - 1)} ns")
+        if self.n == 0:
+            return np.zeros((0, 3))
+        k, rem = divmod(int(time_ns) - self.start_ns, self.step_ns)
+        if rem == 0:
+            return self._peek(k)[0].copy()
+        r0, v0 = self._peek(k)
+        if not self._lo <= k + 1 < self._hi:
+            r0, v0 = r0.copy(), v0.copy()  # (moving on to k + 1 may reuse the buffers)
+        r1, v1 = self._peek(k + 1)
+        h_s = self.step_ns / NS_PER_S
+        s = rem / self.step_ns
+        s2, s3 = s * s, s * s * s
+        return ((2 * s3 - 3 * s2 + 1) * r0 + ((s3 - 2 * s2 + s) * h_s) * v0
+                + (3 * s2 - 2 * s3) * r1 + ((s3 - s2) * h_s) * v1)
 
 
 class SunTable:
