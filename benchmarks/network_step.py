@@ -207,8 +207,7 @@ def scaling(elements, cities, quick):
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p0 = time.process_time()
         t0 = time.perf_counter()
-        for _ in iter_latency_chunks(job, times, workers=workers,
-                                     chunk_steps=max(30, times.size // 8)):
+        for _ in iter_latency_chunks(job, times, workers=workers):  # default chunking
             pass
         walls[workers] = time.perf_counter() - t0
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
