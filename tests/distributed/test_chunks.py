@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -70,10 +72,34 @@ def test_in_process_chunks_equal_one_run(case):
     assert whole.path_changed.any()  # boundaries matter: there are changes to count
 
 
-def test_two_processes_equal_one_run(case):
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_two_processes_equal_one_run(case, method, monkeypatch):
+    from orbemu.distributed import chunks
+
+    if method == "fork" and chunks._start_method() != "fork":
+        pytest.skip("fork is used only on Linux with no other thread running")
+    monkeypatch.setattr(chunks, "_start_method", lambda: method)
     elements, cities, pairs, times, config, whole = case
     got = run_latency(elements, cities, config, times, pairs, workers=2, chunk_steps=20)
     assert_same(got, whole)
+
+
+def test_fork_only_without_other_threads():
+    import threading
+
+    from orbemu.distributed import chunks
+
+    alone = threading.active_count() == 1
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert chunks._start_method() == "spawn"  # another thread: never fork
+    finally:
+        stop.set()
+        t.join()
+    if sys.platform.startswith("linux") and alone:
+        assert chunks._start_method() == "fork"
 
 
 def test_dask_local_cluster_equals_one_run(case):
